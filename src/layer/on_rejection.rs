@@ -1,0 +1,42 @@
+//! How a rejection becomes a response.
+
+use http::{HeaderValue, Response, header};
+
+use crate::Rejection;
+
+/// Builds the response for a refused request.
+///
+/// Implemented by [`DefaultRejection`] and by any `Fn(&Rejection) -> Response<B>` closure. Whatever
+/// it returns, the layer adds the headers the rejection requires (`Allow` on `405`,
+/// `Sec-WebSocket-Version` on `426`), `Vary` under resource isolation, and the [`Rejection`] itself
+/// as a response extension.
+pub trait OnRejection<B> {
+    /// The response to send instead of calling the service.
+    fn on_rejection(&self, rejection: &Rejection) -> Response<B>;
+}
+
+/// The default rejection response: the rejection's status, `Content-Type: text/plain;
+/// charset=utf-8`, and a one-line body naming the reason code (`crossguard: cross_site_request`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultRejection;
+
+impl<B: From<&'static str>> OnRejection<B> for DefaultRejection {
+    fn on_rejection(&self, rejection: &Rejection) -> Response<B> {
+        let mut response = Response::new(B::from(rejection.body()));
+        *response.status_mut() = rejection.status();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        response
+    }
+}
+
+impl<B, F> OnRejection<B> for F
+where
+    F: Fn(&Rejection) -> Response<B>,
+{
+    fn on_rejection(&self, rejection: &Rejection) -> Response<B> {
+        self(rejection)
+    }
+}

@@ -1,0 +1,60 @@
+//! Stateless protection against cross-site attacks for HTTP services.
+//!
+//! crossguard decides from a request's head alone whether it may reach a service. It stops:
+//!
+//! - **CSRF**: a page on another site POSTs to your service (`Sec-Fetch-Site`, else `Origin`
+//!   against the request's host);
+//! - **cross-site WebSocket hijacking**: a page on another site opens your WebSocket and reads it
+//!   (the handshake's `Origin` is always checked, although it is a GET);
+//! - **DNS rebinding**: another site's name is pointed at `127.0.0.1` (a Host allowlist);
+//! - **cross-site resource inclusion** (opt-in resource isolation with `Sec-Fetch-Mode`/`-Dest`);
+//! - **malformed WebSocket handshakes** (strict RFC 6455 / RFC 8441 / RFC 7692 validation, with
+//!   the `Sec-WebSocket-Accept` key and permessage-deflate negotiated for you).
+//!
+//! No tokens, cookies or state. Use it as a Tower layer ([`GuardLayer`], feature `tower`, on by
+//! default) in front of axum or hyper services, or call [`Policy::check`] and
+//! [`websocket::verify`] from anything else.
+//!
+//! # Quick start
+//!
+//! ```
+//! use axum::{Router, routing::post};
+//! use crossguard::{GuardLayer, Policy};
+//!
+//! # fn main() -> Result<(), crossguard::ConfigError> {
+//! let policy = Policy::local() // loopback Host allowlist + resource isolation
+//!     .allow_origin("https://trusted.example")
+//!     .build()?;
+//! let app: Router = Router::new()
+//!     .route("/api/prompt", post(|| async { "queued" }))
+//!     .layer(GuardLayer::new(policy));
+//! # Ok(()) }
+//! ```
+//!
+//! The policy and its reason codes are documented in `docs/policy.md`, the threat model in
+//! `docs/threat-model.md`, the WebSocket checks in `docs/websocket.md`.
+//!
+//! # Features
+//!
+//! - `tower` (default): [`GuardLayer`] and [`Guard`].
+//! - `tracing`: a `tracing` event (target `crossguard`) per rejection and report-only finding.
+//! - `hyper`: read hyper's HTTP/2 `:protocol` extension, so RFC 8441 WebSocket handshakes are
+//!   recognised.
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod error;
+mod head;
+pub mod policy;
+mod verdict;
+pub mod websocket;
+
+#[cfg(feature = "tower")]
+pub mod layer;
+
+pub use error::{ConfigError, Rejection};
+pub use head::RequestHead;
+pub use policy::{Policy, PolicyBuilder, Preset};
+pub use verdict::{Rule, Verdict};
+
+#[cfg(feature = "tower")]
+pub use layer::{Guard, GuardLayer};

@@ -1,0 +1,67 @@
+//! RFC 9110 §5.6.1 lists (`#element`) of plain tokens, across every field line.
+//!
+//! `Connection: keep-alive, Upgrade` and `Connection: keep-alive` + `Connection: Upgrade` are the
+//! same list; empty elements (`a, , b`) are tolerated, as RFC 9110 asks of recipients.
+
+use http::HeaderValue;
+
+/// Optional whitespace.
+pub(crate) fn trim_ows(bytes: &[u8]) -> &[u8] {
+    let start = bytes
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'))
+        .unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(start, |i| i + 1);
+    bytes.get(start..end).unwrap_or_default()
+}
+
+/// The non-empty elements of a list spread over field lines, whitespace trimmed.
+pub(crate) fn elements<'a, I>(lines: I) -> impl Iterator<Item = &'a [u8]>
+where
+    I: IntoIterator<Item = &'a HeaderValue>,
+{
+    lines
+        .into_iter()
+        .flat_map(|line| line.as_bytes().split(|&b| b == b','))
+        .map(trim_ows)
+        .filter(|element| !element.is_empty())
+}
+
+/// Whether the list holds `token`, ignoring ASCII case (a token match, never a substring match:
+/// `Connection: notupgrade` does not hold `upgrade`).
+pub(crate) fn contains_token<'a, I>(lines: I, token: &str) -> bool
+where
+    I: IntoIterator<Item = &'a HeaderValue>,
+{
+    elements(lines).any(|element| element.eq_ignore_ascii_case(token.as_bytes()))
+}
+
+/// RFC 9110 §5.6.2 `tchar`.
+pub(crate) fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric()
+        || matches!(
+            b,
+            b'!' | b'#'
+                | b'$'
+                | b'%'
+                | b'&'
+                | b'\''
+                | b'*'
+                | b'+'
+                | b'-'
+                | b'.'
+                | b'^'
+                | b'_'
+                | b'`'
+                | b'|'
+                | b'~'
+        )
+}
+
+/// Whether `bytes` is a non-empty RFC 9110 token.
+pub(crate) fn is_token(bytes: &[u8]) -> bool {
+    !bytes.is_empty() && bytes.iter().all(|&b| is_tchar(b))
+}

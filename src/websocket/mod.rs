@@ -1,0 +1,264 @@
+//! The WebSocket opening handshake: RFC 6455 §4.2.1 over HTTP/1.1, RFC 8441 extended CONNECT over
+//! HTTP/2, with RFC 7692 permessage-deflate and subprotocol negotiation.
+//!
+//! [`verify`] checks every field a server must check and returns the [`Handshake`] to answer
+//! with; it needs no tower and no I/O. The Origin of a handshake (cross-site WebSocket hijacking)
+//! is the [`Policy`](crate::Policy)'s job, which calls [`verify`] itself.
+//!
+//! ```
+//! use crossguard::RequestHead;
+//! use crossguard::websocket::{WebSocketConfig, verify};
+//! use http::{Request, StatusCode};
+//!
+//! // RFC 6455 §1.2
+//! let request = Request::get("/chat")
+//!     .header("host", "server.example.com")
+//!     .header("upgrade", "websocket")
+//!     .header("connection", "Upgrade")
+//!     .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+//!     .header("origin", "http://example.com")
+//!     .header("sec-websocket-protocol", "chat, superchat")
+//!     .header("sec-websocket-version", "13")
+//!     .body(())
+//!     .unwrap();
+//! let config = WebSocketConfig::new(&["chat"], None)?;
+//! let handshake = verify(&RequestHead::from_request(&request), &config).unwrap();
+//! let response = handshake.response::<()>();
+//! assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+//! assert_eq!(response.headers()["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+//! assert_eq!(response.headers()["sec-websocket-protocol"], "chat");
+//! # Ok::<(), crossguard::ConfigError>(())
+//! ```
+
+mod accept;
+mod deflate;
+mod field_list;
+mod protocol;
+
+use http::header::{
+    CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY,
+    SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE,
+};
+use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Version};
+
+pub use accept::{AcceptKey, WEBSOCKET_GUID, accept_key, is_valid_key};
+pub use deflate::{
+    DeflateConfig, DeflateParams, MAX_EXTENSION_PARAMS, MAX_EXTENSIONS, MAX_EXTENSIONS_HEADER_LEN,
+    PERMESSAGE_DEFLATE, negotiate_deflate,
+};
+pub use protocol::{MAX_PROTOCOL_HEADER_LEN, MAX_PROTOCOLS, select_protocol};
+
+use crate::policy::request_authority;
+use crate::{ConfigError, Rejection, RequestHead};
+
+/// The server's WebSocket settings: subprotocols in order of preference, and permessage-deflate.
+///
+/// The default speaks no subprotocol and accepts permessage-deflate with
+/// [`DeflateConfig::default`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSocketConfig {
+    protocols: Vec<HeaderValue>,
+    deflate: Option<DeflateConfig>,
+}
+
+impl Default for WebSocketConfig {
+    fn default() -> Self {
+        Self {
+            protocols: Vec::new(),
+            deflate: Some(DeflateConfig::default()),
+        }
+    }
+}
+
+impl WebSocketConfig {
+    /// Validates a configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidProtocol`] for a name that is not a token or is listed twice;
+    /// [`ConfigError::InvalidDeflate`] from [`DeflateConfig::validate`].
+    pub fn new<S: AsRef<str>>(
+        protocols: &[S],
+        deflate: Option<DeflateConfig>,
+    ) -> Result<Self, ConfigError> {
+        let mut names: Vec<HeaderValue> = Vec::with_capacity(protocols.len());
+        for name in protocols {
+            let name = name.as_ref();
+            let invalid = |why| ConfigError::InvalidProtocol {
+                name: name.to_owned(),
+                why,
+            };
+            if !field_list::is_token(name.as_bytes()) {
+                return Err(invalid("not an RFC 9110 token"));
+            }
+            if names.iter().any(|known| known == name) {
+                return Err(invalid("listed twice"));
+            }
+            names.push(HeaderValue::from_str(name).map_err(|_| invalid("not a header value"))?);
+        }
+        if let Some(deflate) = &deflate {
+            deflate.validate()?;
+        }
+        Ok(Self {
+            protocols: names,
+            deflate,
+        })
+    }
+
+    /// The subprotocols, most preferred first.
+    #[must_use]
+    pub fn protocols(&self) -> &[HeaderValue] {
+        &self.protocols
+    }
+
+    /// The permessage-deflate settings, `None` when compression is declined.
+    #[must_use]
+    pub fn deflate(&self) -> Option<&DeflateConfig> {
+        self.deflate.as_ref()
+    }
+}
+
+/// A validated opening handshake: what the server answers with and what it agreed to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handshake {
+    accept: Option<AcceptKey>,
+    protocol: Option<HeaderValue>,
+    deflate: Option<DeflateParams>,
+}
+
+impl Handshake {
+    /// The `Sec-WebSocket-Accept` value; `None` over HTTP/2 and HTTP/3, which have no key.
+    #[must_use]
+    pub fn accept(&self) -> Option<&AcceptKey> {
+        self.accept.as_ref()
+    }
+
+    /// The selected subprotocol, if the client offered one the server speaks.
+    #[must_use]
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_ref().and_then(|p| p.to_str().ok())
+    }
+
+    /// The agreed permessage-deflate parameters, if compression was agreed.
+    #[must_use]
+    pub fn deflate(&self) -> Option<&DeflateParams> {
+        self.deflate.as_ref()
+    }
+
+    /// `101 Switching Protocols` for HTTP/1.1, `200 OK` for extended CONNECT (RFC 8441 §5).
+    #[must_use]
+    pub fn status(&self) -> StatusCode {
+        if self.accept.is_some() {
+            StatusCode::SWITCHING_PROTOCOLS
+        } else {
+            StatusCode::OK
+        }
+    }
+
+    /// The header fields of the answer, in the order they are sent.
+    #[must_use]
+    pub fn response_headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::with_capacity(5);
+        if let Some(accept) = &self.accept {
+            headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+            headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+            headers.insert(SEC_WEBSOCKET_ACCEPT, accept.to_header_value());
+        }
+        if let Some(protocol) = &self.protocol {
+            headers.insert(SEC_WEBSOCKET_PROTOCOL, protocol.clone());
+        }
+        if let Some(deflate) = &self.deflate {
+            headers.insert(SEC_WEBSOCKET_EXTENSIONS, deflate.to_header_value());
+        }
+        headers
+    }
+
+    /// The answer: status and [`Handshake::response_headers`], with an empty body.
+    #[must_use]
+    pub fn response<B: Default>(&self) -> Response<B> {
+        let mut response = Response::new(B::default());
+        *response.status_mut() = self.status();
+        *response.headers_mut() = self.response_headers();
+        response
+    }
+}
+
+/// Whether the request is a WebSocket opening handshake: its `Upgrade` list holds `websocket`
+/// (whatever the method or version, so a malformed one is validated, not passed through), or it
+/// is an extended CONNECT with `:protocol` `websocket` (RFC 8441).
+#[must_use]
+pub fn is_handshake(head: &RequestHead<'_>) -> bool {
+    field_list::contains_token(head.headers().get_all(UPGRADE), "websocket")
+        || (head.method() == Method::CONNECT
+            && head
+                .protocol()
+                .is_some_and(|p| p.eq_ignore_ascii_case("websocket")))
+}
+
+/// Validates an opening handshake (everything but its Origin, which the policy checks).
+///
+/// | check | rejection |
+/// |---|---|
+/// | HTTP/1.1 or later; HTTP/2+ only as CONNECT with `:protocol: websocket` | [`Rejection::WebSocketHttpVersion`] (400) |
+/// | `Upgrade` holds `websocket` | [`Rejection::WebSocketUpgrade`] (400) |
+/// | method `GET` (HTTP/1.1) | [`Rejection::WebSocketMethodNotAllowed`] (405, `Allow: GET`) |
+/// | `Host` present (HTTP/1.1) | [`Rejection::MissingHost`], [`Rejection::DuplicateHost`], [`Rejection::MalformedHost`] (400) |
+/// | `Connection` holds the `upgrade` token | [`Rejection::WebSocketConnection`] (400) |
+/// | one `Sec-WebSocket-Key`, base64 of 16 bytes (HTTP/1.1) | [`Rejection::InvalidWebSocketKey`] (400) |
+/// | one `Sec-WebSocket-Version`, exactly `13` | [`Rejection::UnsupportedWebSocketVersion`] (426) |
+/// | `Sec-WebSocket-Protocol` grammar | [`Rejection::MalformedWebSocketProtocol`] (400) |
+/// | `Sec-WebSocket-Extensions` grammar | [`Rejection::MalformedWebSocketExtensions`] (400) |
+///
+/// # Errors
+///
+/// The first failing check, in the order of the table.
+pub fn verify(head: &RequestHead<'_>, config: &WebSocketConfig) -> Result<Handshake, Rejection> {
+    let headers = head.headers();
+    let upgrade_websocket = field_list::contains_token(headers.get_all(UPGRADE), "websocket");
+    let accept = if head.version() >= Version::HTTP_2 {
+        // Connection-specific fields are forbidden in HTTP/2 (RFC 9113 §8.2.2).
+        if upgrade_websocket {
+            return Err(Rejection::WebSocketHttpVersion);
+        }
+        if !is_handshake(head) {
+            return Err(Rejection::WebSocketUpgrade);
+        }
+        None
+    } else {
+        if head.version() < Version::HTTP_11 {
+            return Err(Rejection::WebSocketHttpVersion);
+        }
+        if !upgrade_websocket {
+            return Err(Rejection::WebSocketUpgrade);
+        }
+        if head.method() != Method::GET {
+            return Err(Rejection::WebSocketMethodNotAllowed);
+        }
+        request_authority(head.uri(), head.version(), headers)?;
+        if !field_list::contains_token(headers.get_all(CONNECTION), "upgrade") {
+            return Err(Rejection::WebSocketConnection);
+        }
+        let mut keys = headers.get_all(SEC_WEBSOCKET_KEY).iter();
+        let key = match (keys.next(), keys.next()) {
+            (Some(key), None) if is_valid_key(key.as_bytes()) => key,
+            _ => return Err(Rejection::InvalidWebSocketKey),
+        };
+        Some(accept_key(key.as_bytes()))
+    };
+    let mut versions = headers.get_all(SEC_WEBSOCKET_VERSION).iter();
+    match (versions.next(), versions.next()) {
+        (Some(version), None) if version == "13" => {}
+        _ => return Err(Rejection::UnsupportedWebSocketVersion),
+    }
+    let protocol =
+        select_protocol(headers.get_all(SEC_WEBSOCKET_PROTOCOL), &config.protocols)?.cloned();
+    let deflate = negotiate_deflate(
+        headers.get_all(SEC_WEBSOCKET_EXTENSIONS),
+        config.deflate.as_ref(),
+    )?;
+    Ok(Handshake {
+        accept,
+        protocol,
+        deflate,
+    })
+}

@@ -58,3 +58,8 @@ pub use verdict::{Rule, Verdict};
 
 #[cfg(feature = "tower")]
 pub use layer::{Guard, GuardLayer};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,317 @@
+//! The guard layer in front of real services: axum (`oneshot`) and hyper 1.x through hyper-util on
+//! loopback.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use crossguard::layer::Report;
+use crossguard::{GuardLayer, Policy, Rejection, Verdict};
+use http::{Request, Response, StatusCode, header};
+use http_body_util::BodyExt as _;
+use tower::{ServiceBuilder, ServiceExt as _};
+
+fn app(policy: Policy, hits: Arc<AtomicUsize>) -> Router {
+    Router::new()
+        .route(
+            "/api/prompt",
+            post(move |Extension(verdict): Extension<Verdict>| {
+                let hits = hits.clone();
+                async move {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                    format!("rule={}", verdict.rule())
+                }
+            }),
+        )
+        .route("/", get(|| async { "home" }))
+        .layer(GuardLayer::new(policy))
+}
+
+fn post_prompt(headers: &[(&str, &str)]) -> Request<Body> {
+    let mut builder = Request::post("/api/prompt");
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(Body::from(r#"{"prompt":{}}"#)).unwrap()
+}
+
+async fn body_text(response: Response<Body>) -> String {
+    String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn axum_cross_site_post_is_refused_before_the_handler() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let response = app(Policy::default(), hits.clone())
+        .oneshot(post_prompt(&[
+            ("host", "localhost:8188"),
+            ("origin", "https://evil.example"),
+            ("sec-fetch-site", "cross-site"),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/plain; charset=utf-8"
+    );
+    assert_eq!(
+        response.extensions().get::<Rejection>(),
+        Some(&Rejection::CrossSiteRequest)
+    );
+    assert_eq!(
+        body_text(response).await,
+        "crossguard: cross_site_request\n"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the handler must not run");
+}
+
+#[tokio::test]
+async fn axum_same_origin_post_reaches_the_handler_with_its_verdict() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let response = app(Policy::default(), hits.clone())
+        .oneshot(post_prompt(&[
+            ("host", "localhost:8188"),
+            ("origin", "http://localhost:8188"),
+            ("sec-fetch-site", "same-origin"),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.extensions().get::<Rejection>().is_none());
+    assert_eq!(body_text(response).await, "rule=sec_fetch_site");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn axum_report_only_lets_it_through_and_reports() {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let reports: Arc<Mutex<Vec<(Rejection, String)>>> = Arc::default();
+    let sink = reports.clone();
+    let layer = GuardLayer::new(Policy::builder().report_only(true).build().unwrap()).on_report(
+        move |report: &Report<'_>| {
+            sink.lock()
+                .unwrap()
+                .push((report.rejection, report.uri.path().to_owned()));
+        },
+    );
+    let hits2 = hits.clone();
+    let app = Router::new()
+        .route(
+            "/api/prompt",
+            post(move |Extension(verdict): Extension<Verdict>| {
+                let hits = hits2.clone();
+                async move {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                    format!(
+                        "reported={:?} rule={}",
+                        verdict.reported().map(|r| r.reason()),
+                        verdict.rule()
+                    )
+                }
+            }),
+        )
+        .layer(layer);
+    let response = app
+        .oneshot(post_prompt(&[
+            ("host", "localhost:8188"),
+            ("sec-fetch-site", "cross-site"),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        body_text(response).await,
+        "reported=Some(\"cross_site_request\") rule=sec_fetch_site"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        *reports.lock().unwrap(),
+        vec![(Rejection::CrossSiteRequest, "/api/prompt".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn custom_rejection_handler_and_required_headers() {
+    let layer = GuardLayer::new(Policy::local().build().unwrap()).on_rejection(|r: &Rejection| {
+        let mut response = Response::new(Body::from(format!("{{\"error\":\"{}\"}}", r.reason())));
+        *response.status_mut() = StatusCode::IM_A_TEAPOT;
+        response
+    });
+    let svc = ServiceBuilder::new()
+        .layer(layer)
+        .service(tower::service_fn(|_req: Request<Body>| async {
+            Ok::<_, Infallible>(Response::new(Body::from("inner")))
+        }));
+    let response = svc
+        .clone()
+        .oneshot(
+            Request::get("/")
+                .header("host", "attacker.example")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::IM_A_TEAPOT);
+    assert_eq!(
+        response.extensions().get::<Rejection>(),
+        Some(&Rejection::HostNotAllowed)
+    );
+    assert_eq!(
+        response.headers()[header::VARY],
+        "Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest"
+    );
+    assert_eq!(
+        body_text(response).await,
+        "{\"error\":\"host_not_allowed\"}"
+    );
+
+    // A 405 keeps `Allow: GET` even from a custom handler.
+    let response = svc
+        .clone()
+        .oneshot(
+            Request::post("/ws")
+                .header("host", "localhost")
+                .header("upgrade", "websocket")
+                .header("connection", "upgrade")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::IM_A_TEAPOT);
+    assert_eq!(response.headers()[header::ALLOW], "GET");
+
+    // Allowed responses from the inner service vary on Fetch Metadata under resource isolation.
+    let response = svc
+        .oneshot(
+            Request::get("/")
+                .header("host", "localhost:8188")
+                .header("sec-fetch-site", "same-origin")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::VARY],
+        "Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest"
+    );
+    assert_eq!(body_text(response).await, "inner");
+}
+
+#[tokio::test]
+async fn hyper_util_server_on_loopback() {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    use hyper_util::server::conn::auto;
+    use hyper_util::service::TowerToHyperService;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let inner = tower::service_fn(move |req: Request<hyper::body::Incoming>| {
+        let counter = counter.clone();
+        async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let rule = req.extensions().get::<Verdict>().map(|v| v.rule());
+            let body = http_body_util::Full::new(bytes_of(format!("{rule:?}")));
+            Ok::<_, Infallible>(Response::new(body))
+        }
+    });
+    let service = ServiceBuilder::new()
+        .layer(GuardLayer::new(Policy::local().build().unwrap()))
+        .service(inner);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        for _ in 0..3 {
+            let (stream, _) = listener.accept().await.unwrap();
+            let service = TowerToHyperService::new(service.clone());
+            tokio::spawn(async move {
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+
+    async fn send(addr: std::net::SocketAddr, head: String) -> String {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut out = Vec::new();
+        stream.read_to_end(&mut out).await.unwrap();
+        String::from_utf8(out).unwrap()
+    }
+    let port = addr.port();
+    let timeout = Duration::from_secs(10);
+    let attack = format!(
+        "POST /api/prompt HTTP/1.1\r\nHost: localhost:{port}\r\nOrigin: http://127.0.0.1:9\r\nSec-Fetch-Site: cross-site\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+    );
+    let answer = tokio::time::timeout(timeout, send(addr, attack))
+        .await
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 403 Forbidden\r\n"), "{answer}");
+    assert!(
+        answer.ends_with("crossguard: cross_site_request\n"),
+        "{answer}"
+    );
+
+    let rebinding = format!(
+        "POST /api/prompt HTTP/1.1\r\nHost: attacker.example:{port}\r\nOrigin: http://attacker.example:{port}\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+    );
+    let answer = tokio::time::timeout(timeout, send(addr, rebinding))
+        .await
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 403 Forbidden\r\n"), "{answer}");
+    assert!(
+        answer.ends_with("crossguard: host_not_allowed\n"),
+        "{answer}"
+    );
+    assert_eq!(hits.load(Ordering::SeqCst), 0);
+
+    let same_origin = format!(
+        "POST /api/prompt HTTP/1.1\r\nHost: localhost:{port}\r\nOrigin: http://localhost:{port}\r\nSec-Fetch-Site: same-origin\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}"
+    );
+    let answer = tokio::time::timeout(timeout, send(addr, same_origin))
+        .await
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("vary: sec-fetch-site, sec-fetch-mode, sec-fetch-dest\r\n"),
+        "{answer}"
+    );
+    assert!(answer.ends_with("Some(SecFetchSite)"), "{answer}");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    tokio::time::timeout(timeout, server)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+fn bytes_of(text: String) -> hyper::body::Bytes {
+    hyper::body::Bytes::from(text)
+}

@@ -1,0 +1,1402 @@
+//! Table tests of every cross-origin and Host rule. Each row names its source.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod common;
+
+use common::{decide, request, with_raw, with_version};
+use crossguard::{Policy, Rejection, Rule};
+use http::Version;
+
+type Row = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    Result<Rule, Rejection>,
+);
+
+fn run(policy: &Policy, rows: &[Row]) {
+    for (source, method, uri, headers, expected) in rows {
+        let req = request(method, uri, headers);
+        assert_eq!(
+            decide(policy, &req),
+            *expected,
+            "row: {source} ({method} {uri} {headers:?})"
+        );
+    }
+}
+
+const H: (&str, &str) = ("host", "example.com");
+
+/// Go 1.25.1 `TestCrossOriginProtectionSecFetchSite` (net/http/csrf_test.go), Host example.com.
+#[test]
+fn go_sec_fetch_site_table() {
+    use Rejection::*;
+    let rows: &[Row] = &[
+        (
+            "go: same-origin allowed",
+            "POST",
+            "/",
+            &[H, ("sec-fetch-site", "same-origin")],
+            Ok(Rule::SecFetchSite),
+        ),
+        (
+            "go: none allowed",
+            "POST",
+            "/",
+            &[H, ("sec-fetch-site", "none")],
+            Ok(Rule::SecFetchSite),
+        ),
+        (
+            "go: cross-site blocked",
+            "POST",
+            "/",
+            &[H, ("sec-fetch-site", "cross-site")],
+            Err(CrossSiteRequest),
+        ),
+        (
+            "go: same-site blocked",
+            "POST",
+            "/",
+            &[H, ("sec-fetch-site", "same-site")],
+            Err(SameSiteRequest),
+        ),
+        (
+            "go: no header with no origin",
+            "POST",
+            "/",
+            &[H],
+            Ok(Rule::NonBrowser),
+        ),
+        (
+            "go: no header with matching origin",
+            "POST",
+            "/",
+            &[H, ("origin", "https://example.com")],
+            Ok(Rule::Origin),
+        ),
+        (
+            "go: no header with mismatched origin",
+            "POST",
+            "/",
+            &[H, ("origin", "https://attacker.example")],
+            Err(OriginMismatch),
+        ),
+        (
+            "go: no header with null origin",
+            "POST",
+            "/",
+            &[H, ("origin", "null")],
+            Err(NullOrigin),
+        ),
+        (
+            "go: GET allowed",
+            "GET",
+            "/",
+            &[H, ("sec-fetch-site", "cross-site")],
+            Ok(Rule::SafeMethod),
+        ),
+        (
+            "go: HEAD allowed",
+            "HEAD",
+            "/",
+            &[H, ("sec-fetch-site", "cross-site")],
+            Ok(Rule::SafeMethod),
+        ),
+        (
+            "go: OPTIONS allowed",
+            "OPTIONS",
+            "/",
+            &[H, ("sec-fetch-site", "cross-site")],
+            Ok(Rule::SafeMethod),
+        ),
+        (
+            "go: PUT blocked",
+            "PUT",
+            "/",
+            &[H, ("sec-fetch-site", "cross-site")],
+            Err(CrossSiteRequest),
+        ),
+        // Beyond Go's table, same decision path.
+        (
+            "go semantics: TRACE is not exempt",
+            "TRACE",
+            "/",
+            &[H, ("sec-fetch-site", "cross-site")],
+            Err(CrossSiteRequest),
+        ),
+        (
+            "go semantics: DELETE blocked",
+            "DELETE",
+            "/",
+            &[H, ("sec-fetch-site", "cross-site")],
+            Err(CrossSiteRequest),
+        ),
+        (
+            "go semantics: PATCH same-origin",
+            "PATCH",
+            "/",
+            &[H, ("sec-fetch-site", "same-origin")],
+            Ok(Rule::SecFetchSite),
+        ),
+        (
+            "go semantics: values are case-sensitive tokens",
+            "POST",
+            "/",
+            &[H, ("sec-fetch-site", "Same-Origin")],
+            Err(CrossSiteRequest),
+        ),
+        (
+            "DESIGN §3.4: unknown value counts as cross-site",
+            "POST",
+            "/",
+            &[H, ("sec-fetch-site", "same-planet")],
+            Err(CrossSiteRequest),
+        ),
+        (
+            "DESIGN §3.4: Sec-Fetch-Site decides, a matching Origin does not rescue",
+            "POST",
+            "/",
+            &[
+                H,
+                ("sec-fetch-site", "cross-site"),
+                ("origin", "https://example.com"),
+            ],
+            Err(CrossSiteRequest),
+        ),
+        (
+            "DESIGN §6: null Origin does not matter with same-origin",
+            "POST",
+            "/",
+            &[H, ("sec-fetch-site", "same-origin"), ("origin", "null")],
+            Ok(Rule::SecFetchSite),
+        ),
+    ];
+    run(&Policy::default(), rows);
+}
+
+/// Go 1.25.1 `TestCrossOriginProtectionTrustedOriginBypass` and tower-http 0.7 strict-match rows,
+/// mapped to our normalising allowlist.
+#[test]
+fn go_trusted_origin_table() {
+    use Rejection::*;
+    let policy = Policy::builder()
+        .allow_origin("https://trusted.example")
+        .build()
+        .unwrap();
+    let rows: &[Row] = &[
+        (
+            "go: trusted origin without sec-fetch-site",
+            "POST",
+            "/",
+            &[H, ("origin", "https://trusted.example")],
+            Ok(Rule::OriginAllowlist),
+        ),
+        (
+            "go: trusted origin with cross-site",
+            "POST",
+            "/",
+            &[
+                H,
+                ("origin", "https://trusted.example"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+            Ok(Rule::OriginAllowlist),
+        ),
+        (
+            "go: untrusted origin without sec-fetch-site",
+            "POST",
+            "/",
+            &[H, ("origin", "https://attacker.example")],
+            Err(OriginMismatch),
+        ),
+        (
+            "go: untrusted origin with cross-site",
+            "POST",
+            "/",
+            &[
+                H,
+                ("origin", "https://attacker.example"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+            Err(CrossSiteRequest),
+        ),
+        // tower-http compares bytes; we compare (scheme, host, port) — deliberate difference.
+        (
+            "tower-http differs: explicit default port matches",
+            "POST",
+            "/",
+            &[
+                H,
+                ("origin", "https://trusted.example:443"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+            Ok(Rule::OriginAllowlist),
+        ),
+        (
+            "tower-http differs: case-insensitive host",
+            "POST",
+            "/",
+            &[
+                H,
+                ("origin", "https://TRUSTED.example"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+            Ok(Rule::OriginAllowlist),
+        ),
+        (
+            "scheme is part of the origin",
+            "POST",
+            "/",
+            &[
+                H,
+                ("origin", "http://trusted.example"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+            Err(CrossSiteRequest),
+        ),
+        (
+            "port is part of the origin",
+            "POST",
+            "/",
+            &[
+                H,
+                ("origin", "https://trusted.example:8443"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+            Err(CrossSiteRequest),
+        ),
+        (
+            "suffix confusion",
+            "POST",
+            "/",
+            &[
+                H,
+                ("origin", "https://trusted.example.evil.net"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+            Err(CrossSiteRequest),
+        ),
+        (
+            "prefix confusion",
+            "POST",
+            "/",
+            &[
+                H,
+                ("origin", "https://eviltrusted.example"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+            Err(CrossSiteRequest),
+        ),
+        (
+            "same-site with allowlisted origin",
+            "POST",
+            "/",
+            &[
+                H,
+                ("origin", "https://trusted.example"),
+                ("sec-fetch-site", "same-site"),
+            ],
+            Ok(Rule::OriginAllowlist),
+        ),
+    ];
+    run(&policy, rows);
+}
+
+/// Go's pattern-bypass table, ported to a predicate over the exact path: the CVE-2025-47910 rows
+/// (paths that a router would redirect to a bypassed path) are not bypassed, because the
+/// predicate sees the path the inner service sees.
+#[test]
+fn go_bypass_table() {
+    use Rejection::*;
+    let policy = Policy::builder()
+        .bypass(|_, uri| {
+            uri.path() == "/bypass/"
+                || uri.path().starts_with("/only/") && uri.path().matches('/').count() == 2
+        })
+        .allow_host("example.com")
+        .build()
+        .unwrap();
+    const A: (&str, &str) = ("origin", "https://attacker.example");
+    let rows: &[Row] = &[
+        (
+            "go: bypass path without sec-fetch-site",
+            "POST",
+            "/bypass/",
+            &[H, A],
+            Ok(Rule::Bypass),
+        ),
+        (
+            "go: bypass path with cross-site",
+            "POST",
+            "/bypass/",
+            &[H, A, ("sec-fetch-site", "cross-site")],
+            Ok(Rule::Bypass),
+        ),
+        (
+            "go: non-bypass path without sec-fetch-site",
+            "POST",
+            "/api/",
+            &[H, A],
+            Err(OriginMismatch),
+        ),
+        (
+            "go: non-bypass path with cross-site",
+            "POST",
+            "/api/",
+            &[H, A, ("sec-fetch-site", "cross-site")],
+            Err(CrossSiteRequest),
+        ),
+        (
+            "go 1.25.1 (CVE-2025-47910): redirect to bypass path with ..",
+            "POST",
+            "/foo/../bypass/bar",
+            &[H, A],
+            Err(OriginMismatch),
+        ),
+        (
+            "go 1.25.1 (CVE-2025-47910): redirect to bypass path, trailing slash",
+            "POST",
+            "/bypass",
+            &[H, A],
+            Err(OriginMismatch),
+        ),
+        (
+            "go: redirect to non-bypass path with ..",
+            "POST",
+            "/foo/../api/bar",
+            &[H, A],
+            Err(OriginMismatch),
+        ),
+        (
+            "go: wildcard bypass",
+            "POST",
+            "/only/123",
+            &[H, A],
+            Ok(Rule::Bypass),
+        ),
+        (
+            "go: non-wildcard",
+            "POST",
+            "/only/123/foo",
+            &[H, A],
+            Err(OriginMismatch),
+        ),
+        (
+            "DESIGN §3.2: bypass never skips the Host check",
+            "POST",
+            "/bypass/",
+            &[("host", "evil.example"), A],
+            Err(HostNotAllowed),
+        ),
+    ];
+    run(&policy, rows);
+}
+
+/// tower-http 0.7 `test_middleware_origin_host_port_match`, mapped to our rule: ports compare as
+/// numbers with defaults from the Origin's scheme (DESIGN §3, as Go's scheme-blind host match).
+#[test]
+fn origin_versus_authority_table() {
+    use Rejection::*;
+    let rows: &[Row] = &[
+        (
+            "tower-http: default port both sides",
+            "POST",
+            "/",
+            &[("host", "example.com"), ("origin", "https://example.com")],
+            Ok(Rule::Origin),
+        ),
+        (
+            "tower-http: same non-default port",
+            "POST",
+            "/",
+            &[
+                ("host", "example.com:8443"),
+                ("origin", "https://example.com:8443"),
+            ],
+            Ok(Rule::Origin),
+        ),
+        (
+            "tower-http: explicit default both sides",
+            "POST",
+            "/",
+            &[
+                ("host", "example.com:443"),
+                ("origin", "https://example.com:443"),
+            ],
+            Ok(Rule::Origin),
+        ),
+        (
+            "tower-http: mismatched ports",
+            "POST",
+            "/",
+            &[
+                ("host", "example.com:8443"),
+                ("origin", "https://example.com:8444"),
+            ],
+            Err(OriginMismatch),
+        ),
+        (
+            "tower-http differs: origin explicit default, host implicit",
+            "POST",
+            "/",
+            &[
+                ("host", "example.com"),
+                ("origin", "https://example.com:443"),
+            ],
+            Ok(Rule::Origin),
+        ),
+        (
+            "tower-http differs: host explicit default, origin implicit",
+            "POST",
+            "/",
+            &[
+                ("host", "example.com:443"),
+                ("origin", "https://example.com"),
+            ],
+            Ok(Rule::Origin),
+        ),
+        (
+            "tower-http: host implicit, origin explicit non-default",
+            "POST",
+            "/",
+            &[
+                ("host", "example.com"),
+                ("origin", "https://example.com:8443"),
+            ],
+            Err(OriginMismatch),
+        ),
+        (
+            "tower-http: uri authority, origin non-default",
+            "POST",
+            "https://example.com/path",
+            &[("origin", "https://example.com:8443")],
+            Err(OriginMismatch),
+        ),
+        (
+            "tower-http differs: malformed Host is a 400",
+            "POST",
+            "/path",
+            &[
+                ("host", "not a valid authority"),
+                ("origin", "https://example.com"),
+            ],
+            Err(MalformedHost),
+        ),
+        (
+            "RFC 9112 §3.2.2: target authority wins over Host (match)",
+            "POST",
+            "https://example.com/path",
+            &[("host", "other.example"), ("origin", "https://example.com")],
+            Ok(Rule::Origin),
+        ),
+        (
+            "RFC 9112 §3.2.2: origin matching Host but not the target authority",
+            "POST",
+            "https://example.com/path",
+            &[
+                ("host", "other.example"),
+                ("origin", "https://other.example"),
+            ],
+            Err(OriginMismatch),
+        ),
+        (
+            "tower-http: missing host, uri carries authority",
+            "POST",
+            "https://example.com/path",
+            &[("origin", "https://example.com")],
+            Ok(Rule::Origin),
+        ),
+        (
+            "tower-http: missing host, uri authority mismatch",
+            "POST",
+            "https://other.example/path",
+            &[("origin", "https://example.com")],
+            Err(OriginMismatch),
+        ),
+        (
+            "RFC 9112 §3.2: missing host and no uri authority",
+            "POST",
+            "/path",
+            &[("origin", "https://example.com")],
+            Err(MissingHost),
+        ),
+        (
+            "tower-http: scheme-less origin is malformed",
+            "POST",
+            "/",
+            &[("host", "example.com:8443"), ("origin", "example.com:8443")],
+            Err(MalformedOrigin),
+        ),
+        (
+            "tower-http: non-http scheme never equals the authority",
+            "POST",
+            "/",
+            &[
+                ("host", "example.com:8443"),
+                ("origin", "ftp://example.com:8443"),
+            ],
+            Err(OriginMismatch),
+        ),
+        (
+            "Go #78563: userinfo in Origin is malformed",
+            "POST",
+            "/",
+            &[
+                ("host", "victim.example"),
+                ("origin", "http://evil@victim.example"),
+            ],
+            Err(MalformedOrigin),
+        ),
+        (
+            "http origin on port 80",
+            "POST",
+            "/",
+            &[("host", "example.com"), ("origin", "http://example.com")],
+            Ok(Rule::Origin),
+        ),
+        (
+            "http origin vs host on 443",
+            "POST",
+            "/",
+            &[
+                ("host", "example.com:443"),
+                ("origin", "http://example.com"),
+            ],
+            Err(OriginMismatch),
+        ),
+        (
+            "DESIGN §3: https://a:8080 matches Host a:8080 (scheme unknown over HTTP/1.1)",
+            "POST",
+            "/",
+            &[
+                ("host", "a.example:8080"),
+                ("origin", "http://a.example:8080"),
+            ],
+            Ok(Rule::Origin),
+        ),
+        (
+            "case-insensitive host",
+            "POST",
+            "/",
+            &[("host", "EXAMPLE.com"), ("origin", "https://example.COM")],
+            Ok(Rule::Origin),
+        ),
+        (
+            "trailing dot on the Host",
+            "POST",
+            "/",
+            &[("host", "example.com."), ("origin", "https://example.com")],
+            Ok(Rule::Origin),
+        ),
+        (
+            "IPv6 loopback",
+            "POST",
+            "/",
+            &[("host", "[::1]:8188"), ("origin", "http://[::1]:8188")],
+            Ok(Rule::Origin),
+        ),
+        (
+            "IPv6 written two ways",
+            "POST",
+            "/",
+            &[
+                ("host", "[0:0:0:0:0:0:0:1]:8188"),
+                ("origin", "http://[::1]:8188"),
+            ],
+            Ok(Rule::Origin),
+        ),
+        (
+            "localhost vs 127.0.0.1 are different hosts",
+            "POST",
+            "/",
+            &[
+                ("host", "127.0.0.1:8188"),
+                ("origin", "http://localhost:8188"),
+            ],
+            Err(OriginMismatch),
+        ),
+    ];
+    run(&Policy::default(), rows);
+}
+
+/// web.dev "Protect your resources from web attacks with Fetch Metadata" (Resource Isolation
+/// Policy), with crossguard's difference: `same-site` is refused unless opted in.
+#[test]
+fn resource_isolation_table() {
+    use Rejection::*;
+    let policy = Policy::builder().resource_isolation(true).build().unwrap();
+    const S: &str = "sec-fetch-site";
+    const M: &str = "sec-fetch-mode";
+    const D: &str = "sec-fetch-dest";
+    let rows: &[Row] = &[
+        (
+            "web.dev 1: no Sec-Fetch-Site (old browser, curl)",
+            "GET",
+            "/",
+            &[H],
+            Ok(Rule::SafeMethod),
+        ),
+        (
+            "web.dev 2: same-origin",
+            "GET",
+            "/",
+            &[H, (S, "same-origin"), (M, "cors"), (D, "empty")],
+            Ok(Rule::SecFetchSite),
+        ),
+        (
+            "web.dev 2: none (typed URL)",
+            "GET",
+            "/",
+            &[H, (S, "none"), (M, "navigate"), (D, "document")],
+            Ok(Rule::SecFetchSite),
+        ),
+        (
+            "web.dev 2, crossguard differs: same-site refused unless opted in",
+            "GET",
+            "/",
+            &[H, (S, "same-site"), (M, "cors"), (D, "empty")],
+            Err(CrossSiteResource),
+        ),
+        (
+            "web.dev 3: cross-site link click",
+            "GET",
+            "/",
+            &[H, (S, "cross-site"), (M, "navigate"), (D, "document")],
+            Ok(Rule::Navigation),
+        ),
+        (
+            "web.dev 3: cross-site iframe navigation",
+            "GET",
+            "/",
+            &[H, (S, "cross-site"), (M, "navigate"), (D, "iframe")],
+            Ok(Rule::Navigation),
+        ),
+        (
+            "web.dev 3: <object> is not a navigation",
+            "GET",
+            "/",
+            &[H, (S, "cross-site"), (M, "navigate"), (D, "object")],
+            Err(CrossSiteResource),
+        ),
+        (
+            "web.dev 3: <embed> is not a navigation",
+            "GET",
+            "/",
+            &[H, (S, "cross-site"), (M, "navigate"), (D, "embed")],
+            Err(CrossSiteResource),
+        ),
+        (
+            "web.dev 3: HEAD navigation is refused (GET only)",
+            "HEAD",
+            "/",
+            &[H, (S, "cross-site"), (M, "navigate"), (D, "document")],
+            Err(CrossSiteResource),
+        ),
+        (
+            "web.dev 5: cross-site <img>",
+            "GET",
+            "/view?file=x",
+            &[H, (S, "cross-site"), (M, "no-cors"), (D, "image")],
+            Err(CrossSiteResource),
+        ),
+        (
+            "web.dev 5: cross-site <script> (XSSI)",
+            "GET",
+            "/",
+            &[H, (S, "cross-site"), (M, "no-cors"), (D, "script")],
+            Err(CrossSiteResource),
+        ),
+        (
+            "web.dev 5: cross-site CORS fetch",
+            "GET",
+            "/",
+            &[H, (S, "cross-site"), (M, "cors"), (D, "empty")],
+            Err(CrossSiteResource),
+        ),
+        (
+            "web.dev 5: cross-site preflight",
+            "OPTIONS",
+            "/",
+            &[
+                H,
+                (S, "cross-site"),
+                (M, "cors"),
+                (D, "empty"),
+                ("origin", "https://evil.example"),
+            ],
+            Err(CrossSiteResource),
+        ),
+        (
+            "DESIGN §3.5: unknown site value counts as cross-site",
+            "GET",
+            "/",
+            &[H, (S, "weird"), (M, "no-cors"), (D, "image")],
+            Err(CrossSiteResource),
+        ),
+        (
+            "DESIGN §3.5: navigate without Dest is a navigation",
+            "GET",
+            "/",
+            &[H, (S, "cross-site"), (M, "navigate")],
+            Ok(Rule::Navigation),
+        ),
+        (
+            "DESIGN §3.5: cross-site without Mode",
+            "GET",
+            "/",
+            &[H, (S, "cross-site")],
+            Err(CrossSiteResource),
+        ),
+        (
+            "unsafe methods follow §3.4 first",
+            "POST",
+            "/",
+            &[H, (S, "cross-site"), (M, "navigate"), (D, "document")],
+            Err(CrossSiteRequest),
+        ),
+    ];
+    run(&policy, rows);
+
+    let opted = Policy::builder()
+        .resource_isolation(true)
+        .allow_same_site(true)
+        .allow_origin("https://partner.example")
+        .build()
+        .unwrap();
+    let rows: &[Row] = &[
+        (
+            "web.dev 2: same-site allowed once opted in",
+            "GET",
+            "/",
+            &[H, (S, "same-site"), (M, "cors"), (D, "empty")],
+            Ok(Rule::SameSite),
+        ),
+        (
+            "DESIGN §3.5: allowlisted Origin may fetch",
+            "GET",
+            "/",
+            &[
+                H,
+                (S, "cross-site"),
+                (M, "cors"),
+                (D, "empty"),
+                ("origin", "https://partner.example"),
+            ],
+            Ok(Rule::OriginAllowlist),
+        ),
+        (
+            "DESIGN §3.5: allowlisted Origin may preflight",
+            "OPTIONS",
+            "/",
+            &[
+                H,
+                (S, "cross-site"),
+                (M, "cors"),
+                (D, "empty"),
+                ("origin", "https://partner.example"),
+            ],
+            Ok(Rule::OriginAllowlist),
+        ),
+        (
+            "DESIGN §3.5: other Origin may not",
+            "GET",
+            "/",
+            &[
+                H,
+                (S, "cross-site"),
+                (M, "cors"),
+                (D, "empty"),
+                ("origin", "https://other.example"),
+            ],
+            Err(CrossSiteResource),
+        ),
+    ];
+    run(&opted, rows);
+}
+
+/// Same-site (`localhost:3000` → `localhost:8188`) is refused by default and allowed on opt-in.
+#[test]
+fn same_site_opt_in() {
+    const L: (&str, &str) = ("host", "localhost:8188");
+    let headers: &[(&str, &str)] = &[
+        L,
+        ("origin", "http://localhost:3000"),
+        ("sec-fetch-site", "same-site"),
+    ];
+    let req = request("POST", "/api/prompt", headers);
+    assert_eq!(
+        decide(&Policy::default(), &req),
+        Err(Rejection::SameSiteRequest)
+    );
+    let opted = Policy::builder().allow_same_site(true).build().unwrap();
+    assert_eq!(decide(&opted, &req), Ok(Rule::SameSite));
+    let allowlisted = Policy::builder()
+        .allow_origin("http://localhost:3000")
+        .build()
+        .unwrap();
+    assert_eq!(decide(&allowlisted, &req), Ok(Rule::OriginAllowlist));
+    // Without Sec-Fetch-Site the Origin decides, and a different port is another origin.
+    let old = request(
+        "POST",
+        "/api/prompt",
+        &[L, ("origin", "http://localhost:3000")],
+    );
+    assert_eq!(decide(&opted, &old), Err(Rejection::OriginMismatch));
+}
+
+/// Host allowlist and RFC 9112 Host handling (DESIGN §3.1, §3.8).
+#[test]
+fn host_table() {
+    use Rejection::*;
+    let local = Policy::local().build().unwrap();
+    let rows: &[Row] = &[
+        (
+            "loopback preset: localhost",
+            "GET",
+            "/",
+            &[("host", "localhost:8188")],
+            Ok(Rule::SafeMethod),
+        ),
+        (
+            "loopback preset: upper case",
+            "GET",
+            "/",
+            &[("host", "LOCALHOST:8188")],
+            Ok(Rule::SafeMethod),
+        ),
+        (
+            "loopback preset: trailing dot",
+            "GET",
+            "/",
+            &[("host", "localhost.:8188")],
+            Ok(Rule::SafeMethod),
+        ),
+        (
+            "loopback preset: *.localhost (RFC 6761 §6.3)",
+            "GET",
+            "/",
+            &[("host", "app.localhost:8188")],
+            Ok(Rule::SafeMethod),
+        ),
+        (
+            "loopback preset: 127.0.0.1",
+            "GET",
+            "/",
+            &[("host", "127.0.0.1:8188")],
+            Ok(Rule::SafeMethod),
+        ),
+        (
+            "loopback preset: 127.1.2.3",
+            "GET",
+            "/",
+            &[("host", "127.1.2.3")],
+            Ok(Rule::SafeMethod),
+        ),
+        (
+            "loopback preset: [::1]:8188",
+            "GET",
+            "/",
+            &[("host", "[::1]:8188")],
+            Ok(Rule::SafeMethod),
+        ),
+        (
+            "loopback preset: explicit default port",
+            "GET",
+            "/",
+            &[("host", "localhost:80")],
+            Ok(Rule::SafeMethod),
+        ),
+        (
+            "DNS rebinding: attacker name",
+            "POST",
+            "/api/prompt",
+            &[
+                ("host", "attacker.example:8188"),
+                ("origin", "http://attacker.example:8188"),
+            ],
+            Err(HostNotAllowed),
+        ),
+        (
+            "DNS rebinding: GET too",
+            "GET",
+            "/api/history",
+            &[("host", "attacker.example:8188")],
+            Err(HostNotAllowed),
+        ),
+        (
+            "not loopback: 0.0.0.0",
+            "GET",
+            "/",
+            &[("host", "0.0.0.0:8188")],
+            Err(HostNotAllowed),
+        ),
+        (
+            "not loopback: localhost.evil.example",
+            "GET",
+            "/",
+            &[("host", "localhost.evil.example")],
+            Err(HostNotAllowed),
+        ),
+        (
+            "not loopback: evillocalhost",
+            "GET",
+            "/",
+            &[("host", "evillocalhost")],
+            Err(HostNotAllowed),
+        ),
+        (
+            "ambiguous numeric name refused",
+            "GET",
+            "/",
+            &[("host", "127.1")],
+            Err(MalformedHost),
+        ),
+        (
+            "RFC 9112 §3.2: duplicated Host",
+            "GET",
+            "/",
+            &[("host", "localhost"), ("host", "localhost")],
+            Err(DuplicateHost),
+        ),
+        (
+            "RFC 9112 §3.2: missing Host",
+            "GET",
+            "/",
+            &[],
+            Err(MissingHost),
+        ),
+        (
+            "malformed: userinfo",
+            "GET",
+            "/",
+            &[("host", "evil@localhost")],
+            Err(MalformedHost),
+        ),
+        (
+            "malformed: port out of range",
+            "GET",
+            "/",
+            &[("host", "localhost:65536")],
+            Err(MalformedHost),
+        ),
+        (
+            "malformed: two colons",
+            "GET",
+            "/",
+            &[("host", "localhost:1:2")],
+            Err(MalformedHost),
+        ),
+        (
+            "malformed: bad IPv6",
+            "GET",
+            "/",
+            &[("host", "[::g]")],
+            Err(MalformedHost),
+        ),
+        (
+            "malformed: space",
+            "GET",
+            "/",
+            &[("host", "local host")],
+            Err(MalformedHost),
+        ),
+        (
+            "HTTP/2 :authority wins over Host",
+            "GET",
+            "http://localhost:8188/",
+            &[("host", "attacker.example")],
+            Ok(Rule::SafeMethod),
+        ),
+        (
+            "absolute-form to an attacker name",
+            "GET",
+            "http://attacker.example/",
+            &[("host", "localhost")],
+            Err(HostNotAllowed),
+        ),
+    ];
+    run(&local, rows);
+
+    let mut hosts = Policy::builder()
+        .allow_host("app.example.com:8443")
+        .allow_host(".corp.example")
+        .allow_host("[::1]")
+        .build()
+        .unwrap();
+    let rows: &[Row] = &[
+        (
+            "host:port entry",
+            "GET",
+            "/",
+            &[("host", "app.example.com:8443")],
+            Ok(Rule::SafeMethod),
+        ),
+        (
+            "host:port entry, other port",
+            "GET",
+            "/",
+            &[("host", "app.example.com:8444")],
+            Err(HostNotAllowed),
+        ),
+        (
+            "host:port entry, no port",
+            "GET",
+            "/",
+            &[("host", "app.example.com")],
+            Err(HostNotAllowed),
+        ),
+        (
+            ".domain entry: apex",
+            "GET",
+            "/",
+            &[("host", "corp.example")],
+            Ok(Rule::SafeMethod),
+        ),
+        (
+            ".domain entry: subdomain",
+            "GET",
+            "/",
+            &[("host", "a.b.corp.example:9000")],
+            Ok(Rule::SafeMethod),
+        ),
+        (
+            ".domain entry: suffix confusion",
+            "GET",
+            "/",
+            &[("host", "evilcorp.example")],
+            Err(HostNotAllowed),
+        ),
+        (
+            ".domain entry: appended suffix",
+            "GET",
+            "/",
+            &[("host", "corp.example.evil.net")],
+            Err(HostNotAllowed),
+        ),
+        (
+            "[::1] entry",
+            "GET",
+            "/",
+            &[("host", "[::1]:1234")],
+            Ok(Rule::SafeMethod),
+        ),
+    ];
+    run(&hosts, rows);
+    hosts = Policy::builder()
+        .allow_host("example.com:443")
+        .build()
+        .unwrap();
+    assert_eq!(
+        decide(&hosts, &request("GET", "/", &[("host", "example.com")])),
+        Ok(Rule::SafeMethod),
+        "a request without a port used the default port"
+    );
+
+    // HTTP/1.0 needs no Host (RFC 9112 §3.2 applies to HTTP/1.1), unless a host allowlist asks.
+    let old = with_version(request("GET", "/", &[]), Version::HTTP_10);
+    assert_eq!(decide(&Policy::default(), &old), Ok(Rule::SafeMethod));
+    assert_eq!(decide(&local, &old), Err(MissingHost));
+    // HTTP/2 carries the authority in the target.
+    let h2 = with_version(
+        request(
+            "POST",
+            "https://example.com/",
+            &[("origin", "https://example.com")],
+        ),
+        Version::HTTP_2,
+    );
+    assert_eq!(decide(&Policy::default(), &h2), Ok(Rule::Origin));
+}
+
+/// Hostile header values: typed rejections, never a panic, never a silent allow.
+#[test]
+fn hostile_input() {
+    use Rejection::*;
+    let policy = Policy::default();
+    let rows: &[Row] = &[
+        (
+            "DESIGN §6: duplicated Origin",
+            "POST",
+            "/",
+            &[
+                H,
+                ("origin", "https://example.com"),
+                ("origin", "https://example.com"),
+            ],
+            Err(DuplicateHeader("Origin")),
+        ),
+        (
+            "DESIGN §6: duplicated Sec-Fetch-Site",
+            "POST",
+            "/",
+            &[
+                H,
+                ("sec-fetch-site", "same-origin"),
+                ("sec-fetch-site", "same-origin"),
+            ],
+            Err(DuplicateHeader("Sec-Fetch-Site")),
+        ),
+        (
+            "DESIGN §6: duplicated Sec-Fetch-Mode",
+            "GET",
+            "/",
+            &[H, ("sec-fetch-mode", "cors"), ("sec-fetch-mode", "cors")],
+            Err(DuplicateHeader("Sec-Fetch-Mode")),
+        ),
+        (
+            "DESIGN §6: duplicated Sec-Fetch-Dest",
+            "GET",
+            "/",
+            &[H, ("sec-fetch-dest", "empty"), ("sec-fetch-dest", "image")],
+            Err(DuplicateHeader("Sec-Fetch-Dest")),
+        ),
+        (
+            "Origin with a path",
+            "POST",
+            "/",
+            &[H, ("origin", "https://example.com/")],
+            Err(MalformedOrigin),
+        ),
+        (
+            "Origin with a query",
+            "POST",
+            "/",
+            &[H, ("origin", "https://example.com?x")],
+            Err(MalformedOrigin),
+        ),
+        (
+            "Origin with userinfo",
+            "POST",
+            "/",
+            &[H, ("origin", "http://evil@example.com")],
+            Err(MalformedOrigin),
+        ),
+        (
+            "Origin with empty port",
+            "POST",
+            "/",
+            &[H, ("origin", "https://example.com:")],
+            Err(MalformedOrigin),
+        ),
+        (
+            "Origin with leading-zero port",
+            "POST",
+            "/",
+            &[H, ("origin", "https://example.com:0443")],
+            Err(MalformedOrigin),
+        ),
+        (
+            "empty Origin",
+            "POST",
+            "/",
+            &[H, ("origin", "")],
+            Err(MalformedOrigin),
+        ),
+        (
+            "Origin NULL is not null",
+            "POST",
+            "/",
+            &[H, ("origin", "NULL")],
+            Err(MalformedOrigin),
+        ),
+        (
+            "empty Sec-Fetch-Site",
+            "POST",
+            "/",
+            &[H, ("sec-fetch-site", "")],
+            Err(MalformedFetchMetadata("Sec-Fetch-Site")),
+        ),
+        (
+            "Sec-Fetch-Site with a space",
+            "POST",
+            "/",
+            &[H, ("sec-fetch-site", "same origin")],
+            Err(MalformedFetchMetadata("Sec-Fetch-Site")),
+        ),
+        (
+            "Sec-Fetch-Site list",
+            "POST",
+            "/",
+            &[H, ("sec-fetch-site", "same-origin, cross-site")],
+            Err(MalformedFetchMetadata("Sec-Fetch-Site")),
+        ),
+    ];
+    run(&policy, rows);
+
+    let non_ascii = |name, bytes: &[u8]| with_raw(request("POST", "/", &[H]), name, bytes);
+    assert_eq!(
+        decide(&policy, &non_ascii("origin", b"https://ex\xe4mple.com")),
+        Err(MalformedOrigin)
+    );
+    assert_eq!(
+        decide(&policy, &non_ascii("origin", &[0xff, 0xfe])),
+        Err(MalformedOrigin)
+    );
+    assert_eq!(
+        decide(&policy, &non_ascii("sec-fetch-site", b"same-origin\xff")),
+        Err(MalformedFetchMetadata("Sec-Fetch-Site"))
+    );
+    assert_eq!(
+        decide(&policy, &non_ascii("host", b"ex\xe4mple.com")),
+        Err(DuplicateHost)
+    );
+    let bad_host = with_raw(request("POST", "/", &[]), "host", b"ex\xe4mple.com");
+    assert_eq!(decide(&policy, &bad_host), Err(MalformedHost));
+
+    let huge = format!("https://{}.example", "a".repeat(64 * 1024));
+    let req = request("POST", "/", &[H, ("origin", &huge)]);
+    assert_eq!(decide(&policy, &req), Err(MalformedOrigin));
+    let huge_host = "a".repeat(64 * 1024);
+    assert_eq!(
+        decide(&policy, &request("GET", "/", &[("host", &huge_host)])),
+        Err(MalformedHost)
+    );
+    let huge_site = "x".repeat(64 * 1024);
+    assert_eq!(
+        decide(
+            &policy,
+            &request("POST", "/", &[H, ("sec-fetch-site", &huge_site)])
+        ),
+        Err(MalformedFetchMetadata("Sec-Fetch-Site"))
+    );
+}
+
+/// Report-only runs every check and lets every request through with the finding attached.
+#[test]
+fn report_only() {
+    let policy = Policy::local().report_only(true).build().unwrap();
+    let cases: &[(&[(&str, &str)], Rejection)] = &[
+        (
+            &[("host", "localhost:8188"), ("sec-fetch-site", "cross-site")],
+            Rejection::CrossSiteRequest,
+        ),
+        (&[("host", "attacker.example")], Rejection::HostNotAllowed),
+        (
+            &[
+                ("host", "localhost"),
+                ("origin", "x"),
+                ("sec-fetch-site", "cross-site"),
+            ],
+            Rejection::MalformedOrigin,
+        ),
+    ];
+    for (headers, expected) in cases {
+        let verdict = policy
+            .check_request(&request("POST", "/", headers))
+            .unwrap();
+        assert_eq!(verdict.reported(), Some(*expected));
+        assert_eq!(verdict.rule(), expected.rule());
+    }
+    let fine = policy
+        .check_request(&request(
+            "POST",
+            "/",
+            &[("host", "localhost"), ("sec-fetch-site", "same-origin")],
+        ))
+        .unwrap();
+    assert_eq!(fine.reported(), None);
+    assert_eq!(fine.rule(), Rule::SecFetchSite);
+}
+
+/// Configuration errors are values, never panics (Go `TestCrossOriginProtectionAddTrustedOriginErrors`).
+#[test]
+fn config_errors() {
+    let origin_ok = |o: &str| Policy::builder().allow_origin(o).build().is_ok();
+    for ok in [
+        "https://example.com",
+        "https://example.com:8080",
+        "http://example.com",
+        "null",
+        "https://*.example.com",
+        "http://[::1]:8188",
+        "chrome-extension://abcdefghijklmnop",
+    ] {
+        assert!(origin_ok(ok), "{ok} should be accepted");
+    }
+    for bad in [
+        "example.com",
+        "https://",
+        "https://example.com/",
+        "https://example.com/path",
+        "https://example.com?query=value",
+        "https://example.com#fragment",
+        "https://ex ample.com",
+        "",
+        "https://user@example.com",
+        "https://a.*.example.com",
+        "https://*.1.2.3.4",
+        "https://example.com:99999",
+        "*",
+    ] {
+        let err = Policy::builder().allow_origin(bad).build().unwrap_err();
+        assert!(
+            matches!(err, crossguard::ConfigError::InvalidOrigin { .. }),
+            "{bad}: {err}"
+        );
+    }
+    for ok in [
+        "localhost",
+        "localhost:8188",
+        "loopback",
+        ".example.com",
+        "[::1]",
+        "[::1]:8188",
+        "10.0.0.1",
+    ] {
+        assert!(
+            Policy::builder().allow_host(ok).build().is_ok(),
+            "{ok} should be accepted"
+        );
+    }
+    for bad in [
+        "http://localhost",
+        "localhost/",
+        "*.example.com",
+        "local host",
+        "localhost:0",
+        "[::1",
+        ".",
+        "",
+    ] {
+        let err = Policy::builder().allow_host(bad).build().unwrap_err();
+        assert!(
+            matches!(err, crossguard::ConfigError::InvalidHost { .. }),
+            "{bad}: {err}"
+        );
+    }
+    assert!(
+        Policy::builder()
+            .websocket_protocol("chat")
+            .websocket_protocol("chat")
+            .build()
+            .is_err()
+    );
+    assert!(Policy::builder().websocket_protocol("a b").build().is_err());
+}
+
+/// Every reason code is distinct, snake_case, and has the documented status class.
+#[test]
+fn reason_codes_are_stable() {
+    let mut seen = std::collections::HashSet::new();
+    for rejection in Rejection::ALL {
+        let reason = rejection.reason();
+        assert!(seen.insert(reason), "duplicate reason {reason}");
+        assert!(
+            reason.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+            "{reason}"
+        );
+        assert_eq!(rejection.body(), format!("crossguard: {reason}\n"));
+        let docs = include_str!("../docs/policy.md");
+        assert!(
+            docs.contains(&format!("`{reason}`")),
+            "{reason} is missing from docs/policy.md"
+        );
+    }
+    assert_eq!(seen.len(), 22);
+}

@@ -148,6 +148,30 @@ impl Policy {
         self.inner.resource_isolation
     }
 
+    /// The host allowlist, if one is configured.
+    #[must_use]
+    pub fn hosts(&self) -> Option<&HostAllowlist> {
+        self.inner.hosts.as_ref()
+    }
+
+    /// The origin allowlist.
+    #[must_use]
+    pub fn origins(&self) -> &OriginAllowlist {
+        &self.inner.origins
+    }
+
+    /// Whether unsafe `Sec-Fetch-Site: same-site` requests are allowed.
+    #[must_use]
+    pub fn allows_same_site(&self) -> bool {
+        self.inner.allow_same_site
+    }
+
+    /// Whether WebSocket handshakes without `Origin` are refused.
+    #[must_use]
+    pub fn requires_origin_for_websocket(&self) -> bool {
+        self.inner.require_origin_for_websocket
+    }
+
     /// The WebSocket settings handshakes are negotiated with.
     #[must_use]
     pub fn websocket(&self) -> &WebSocketConfig {

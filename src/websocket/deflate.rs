@@ -210,7 +210,8 @@ struct Value<'a> {
 }
 
 impl Value<'_> {
-    /// RFC 7692 §7.1.2: a decimal 8..=15 with no leading zero, after quoted-string unescaping.
+    /// RFC 7692 §7.1.2: a decimal 8..=15 with no leading zero, as a token or a plain quoted
+    /// string (`"10"`); a quoted value with escapes (`"1\\0"`) is declined rather than unescaped.
     fn window_bits(&self) -> Option<u8> {
         if self.escaped {
             return None;

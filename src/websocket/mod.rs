@@ -187,12 +187,21 @@ impl Handshake {
 /// (whatever the method or version, so a malformed one is validated, not passed through), or it
 /// is an extended CONNECT with `:protocol` `websocket` (RFC 8441).
 #[must_use]
+///
+/// When the server framework does not expose `:protocol` (see [`RequestHead::with_protocol`] and
+/// the `hyper` feature), an HTTP/2 or HTTP/3 CONNECT carrying `Sec-WebSocket-Version` is taken for
+/// a handshake too, so it is validated and its Origin checked rather than passed through.
 pub fn is_handshake(head: &RequestHead<'_>) -> bool {
-    field_list::contains_token(head.headers().get_all(UPGRADE), "websocket")
-        || (head.method() == Method::CONNECT
-            && head
-                .protocol()
-                .is_some_and(|p| p.eq_ignore_ascii_case("websocket")))
+    if field_list::contains_token(head.headers().get_all(UPGRADE), "websocket") {
+        return true;
+    }
+    if head.method() != Method::CONNECT || head.version() < Version::HTTP_2 {
+        return false;
+    }
+    match head.protocol() {
+        Some(protocol) => protocol.eq_ignore_ascii_case("websocket"),
+        None => head.headers().contains_key(SEC_WEBSOCKET_VERSION),
+    }
 }
 
 /// Validates an opening handshake (everything but its Origin, which the policy checks).
@@ -220,7 +229,11 @@ pub fn verify(head: &RequestHead<'_>, config: &WebSocketConfig) -> Result<Handsh
         if upgrade_websocket {
             return Err(Rejection::WebSocketHttpVersion);
         }
-        if !is_handshake(head) {
+        let extended = head.method() == Method::CONNECT
+            && head
+                .protocol()
+                .is_none_or(|p| p.eq_ignore_ascii_case("websocket"));
+        if !extended {
             return Err(Rejection::WebSocketUpgrade);
         }
         None

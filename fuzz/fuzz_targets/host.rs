@@ -5,7 +5,9 @@ use crossguard::policy::{Host, HostAllowlist, HostPort, MAX_AUTHORITY_LEN};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(authority) = HostPort::parse(data) else { return };
+    let Ok(authority) = HostPort::parse(data) else {
+        return;
+    };
     assert!(data.len() <= MAX_AUTHORITY_LEN);
     assert!(!data.contains(&b'@'), "userinfo accepted");
     assert!(data.is_ascii());
@@ -17,7 +19,10 @@ fuzz_target!(|data: &[u8]| {
         // A name that is loopback is localhost or under .localhost, nothing else.
         if is_loopback {
             let lower = name.to_ascii_lowercase();
-            assert!(lower == "localhost" || lower.ends_with(".localhost"), "{name}");
+            assert!(
+                lower == "localhost" || lower.ends_with(".localhost"),
+                "{name}"
+            );
         }
         // The name as an exact entry admits it, with or without its port (`loopback` is the
         // preset's keyword, not a name).

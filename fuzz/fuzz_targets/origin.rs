@@ -5,13 +5,19 @@ use crossguard::policy::{Host, Origin, OriginAllowlist};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(origin) = Origin::parse(data) else { return };
+    let Ok(origin) = Origin::parse(data) else {
+        return;
+    };
     match origin {
         Origin::Null => assert_eq!(data, b"null"),
         Origin::Tuple { scheme, host, .. } => {
             // A parsed origin never carries userinfo, a path, a query or a fragment.
             let authority = &data[scheme.len() + 3..];
-            assert!(!authority.iter().any(|b| matches!(b, b'@' | b'/' | b'?' | b'#' | b' ')));
+            assert!(
+                !authority
+                    .iter()
+                    .any(|b| matches!(b, b'@' | b'/' | b'?' | b'#' | b' '))
+            );
             assert!(data.is_ascii());
             if let Host::Name(name) = host {
                 assert!(!name.is_empty() && !name.ends_with('.'));

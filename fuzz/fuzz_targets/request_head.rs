@@ -19,7 +19,11 @@ fn policies() -> &'static Policies {
     static POLICIES: OnceLock<Policies> = OnceLock::new();
     POLICIES.get_or_init(|| Policies {
         default: Policy::default(),
-        local: Policy::local().allow_origin("https://trusted.example").websocket_protocol("chat").build().unwrap(),
+        local: Policy::local()
+            .allow_origin("https://trusted.example")
+            .websocket_protocol("chat")
+            .build()
+            .unwrap(),
         local_report_only: Policy::local()
             .allow_origin("https://trusted.example")
             .websocket_protocol("chat")
@@ -36,7 +40,11 @@ fn to_request(data: &[u8]) -> Option<Request<()>> {
     let mut builder = Request::builder()
         .method(Method::from_bytes(parsed.method?.as_bytes()).ok()?)
         .uri(parsed.path?)
-        .version(if parsed.version? == 0 { Version::HTTP_10 } else { Version::HTTP_11 });
+        .version(if parsed.version? == 0 {
+            Version::HTTP_10
+        } else {
+            Version::HTTP_11
+        });
     for header in parsed.headers.iter() {
         let name = HeaderName::from_bytes(header.name.as_bytes()).ok()?;
         let value = HeaderValue::from_bytes(header.value).ok()?;
@@ -46,17 +54,25 @@ fn to_request(data: &[u8]) -> Option<Request<()>> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some(request) = to_request(data) else { return };
+    let Some(request) = to_request(data) else {
+        return;
+    };
     let head = RequestHead::from_request(&request);
     let p = policies();
     let default = p.default.check(&head);
     let local = p.local.check(&head);
 
     // Report-only never refuses, and reports exactly what enforcing would refuse.
-    let reported = p.local_report_only.check(&head).expect("report-only never refuses");
+    let reported = p
+        .local_report_only
+        .check(&head)
+        .expect("report-only never refuses");
     assert_eq!(reported.reported(), local.as_ref().err().copied());
 
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     let handshake = is_handshake(&head);
     let mut sites = request.headers().get_all("sec-fetch-site").iter();
     let site = match (sites.next(), sites.next()) {
@@ -69,7 +85,10 @@ fuzz_target!(|data: &[u8]| {
     if !safe && !handshake {
         if let Some(site) = site {
             if !site.is_trusted() {
-                assert!(default.is_err(), "cross-site unsafe request allowed: {default:?}");
+                assert!(
+                    default.is_err(),
+                    "cross-site unsafe request allowed: {default:?}"
+                );
             }
         }
     }
@@ -78,11 +97,22 @@ fuzz_target!(|data: &[u8]| {
     // browser vouched for the request.
     if let Ok(verdict) = &local {
         if verdict.rule() == Rule::OriginAllowlist {
-            let origin = request.headers().get("origin").expect("allowlisted without Origin");
-            assert_eq!(Origin::parse(origin.as_bytes()).ok().and_then(|o| o.host()).map(|h| format!("{h:?}")), Some("Name(\"trusted.example\")".to_owned()));
+            let origin = request
+                .headers()
+                .get("origin")
+                .expect("allowlisted without Origin");
+            assert_eq!(
+                Origin::parse(origin.as_bytes())
+                    .ok()
+                    .and_then(|o| o.host())
+                    .map(|h| format!("{h:?}")),
+                Some("Name(\"trusted.example\")".to_owned())
+            );
         }
         // Every allowed request has an allowlisted loopback authority.
-        let authority = request_authority(request.uri(), request.version(), request.headers()).unwrap().unwrap();
+        let authority = request_authority(request.uri(), request.version(), request.headers())
+            .unwrap()
+            .unwrap();
         assert!(authority.host().is_loopback());
     }
 
@@ -96,7 +126,9 @@ fuzz_target!(|data: &[u8]| {
                     // An allowed browser handshake (with Origin) is same-origin or allowlisted.
                     if let Some(origin) = request.headers().get("origin") {
                         let origin = Origin::parse(origin.as_bytes()).unwrap();
-                        let authority = request_authority(request.uri(), request.version(), request.headers()).unwrap();
+                        let authority =
+                            request_authority(request.uri(), request.version(), request.headers())
+                                .unwrap();
                         let own = authority.is_some_and(|a| origin.is_same_authority(&a));
                         assert!(own || v.rule() == Rule::OriginAllowlist, "{v:?}");
                     }

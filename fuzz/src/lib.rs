@@ -4,7 +4,9 @@ use http::HeaderValue;
 
 /// Splits fuzz input into header field lines (at `\n`), keeping only valid header values.
 pub fn field_lines(data: &[u8]) -> Vec<HeaderValue> {
-    data.split(|&b| b == b'\n').filter_map(|line| HeaderValue::from_bytes(line).ok()).collect()
+    data.split(|&b| b == b'\n')
+        .filter_map(|line| HeaderValue::from_bytes(line).ok())
+        .collect()
 }
 
 /// A permessage-deflate response element, parsed independently of crossguard.
@@ -32,7 +34,11 @@ pub fn parse_deflate_answer(answer: &str) -> Result<DeflateAnswer, String> {
         let bits = |v: Option<&str>| -> Result<u8, String> {
             let v = v.ok_or(format!("{name} needs a value"))?;
             let ok = matches!(v, "8" | "9" | "10" | "11" | "12" | "13" | "14" | "15");
-            if ok { v.parse().map_err(|_| v.to_owned()) } else { Err(format!("bad bits {v}")) }
+            if ok {
+                v.parse().map_err(|_| v.to_owned())
+            } else {
+                Err(format!("bad bits {v}"))
+            }
         };
         let dup = || Err(format!("repeated {name} in {answer}"));
         match name {
@@ -49,12 +55,20 @@ pub fn parse_deflate_answer(answer: &str) -> Result<DeflateAnswer, String> {
                 parsed.client_no_context_takeover = true;
             }
             "server_max_window_bits" => {
-                if parsed.server_max_window_bits.replace(bits(value)?).is_some() {
+                if parsed
+                    .server_max_window_bits
+                    .replace(bits(value)?)
+                    .is_some()
+                {
                     return dup();
                 }
             }
             "client_max_window_bits" => {
-                if parsed.client_max_window_bits.replace(bits(value)?).is_some() {
+                if parsed
+                    .client_max_window_bits
+                    .replace(bits(value)?)
+                    .is_some()
+                {
                     return dup();
                 }
             }

@@ -40,6 +40,7 @@
 //! - `tracing`: a `tracing` event (target `crossguard`) per rejection and report-only finding.
 //! - `hyper`: read hyper's HTTP/2 `:protocol` extension, so RFC 8441 WebSocket handshakes are
 //!   recognised.
+#![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod error;

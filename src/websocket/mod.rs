@@ -94,7 +94,11 @@ impl WebSocketConfig {
             if names.iter().any(|known| known == name) {
                 return Err(invalid("listed twice"));
             }
-            names.push(HeaderValue::from_str(name).map_err(|_| invalid("not a header value"))?);
+            let value = HeaderValue::from_str(name).map_err(|_| invalid("not a header value"))?;
+            // The first clone moves the bytes to shared storage; doing it here means handshakes
+            // copy the chosen name with a reference count, never an allocation.
+            drop(value.clone());
+            names.push(value);
         }
         if let Some(deflate) = &deflate {
             deflate.validate()?;

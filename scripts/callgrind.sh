@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Counts instructions (valgrind --tool=callgrind) for the same in-process request loop through an
+# axum app with and without the guard, and prints the ratio. Instruction counts are deterministic
+# for the same binary and input, unlike timings on a shared machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=${REQUESTS:-20000}
+command -v valgrind >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null; }
+cargo build --quiet --release --locked --example request_loop
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+for mode in none default local; do
+    valgrind --tool=callgrind --callgrind-out-file="$out/$mode" \
+        target/release/examples/request_loop "$mode" "$count" >/dev/null 2>"$out/$mode.log"
+done
+total() { grep -E '^(summary|totals):' "$out/$1" | head -1 | awk '{print $2}'; }
+python3 - "$count" "$(total none)" "$(total default)" "$(total local)" <<'PY'
+import sys
+count, none, default, local = (int(x) for x in sys.argv[1:])
+print(f"requests: {count} (same-origin Chromium POST through an axum Router, in process)")
+print(f"no guard:               {none / count:8.0f} instructions per request")
+for name, total in (("guard, default preset", default), ("guard, local preset", local)):
+    print(f"{name}: {total / count:8.0f} instructions per request, "
+          f"+{(total - none) / count:.0f} ({100 * (total - none) / none:.1f}%), "
+          f"throughput ratio {none / total:.4f}")
+PY

@@ -1,0 +1,168 @@
+//! Heap allocations while deciding, counted by a real global allocator (per thread, so parallel
+//! tests do not disturb the count). Counts are deterministic; timings live in `benches/`.
+#![allow(
+    unsafe_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use crossguard::websocket::{DeflateConfig, accept_key, negotiate_deflate};
+use crossguard::{Policy, RequestHead, Rule};
+use http::{HeaderValue, Request};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the counter is a plain
+// thread-local cell that never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations<T>(f: impl FnOnce() -> T) -> (usize, T) {
+    let before = ALLOCATIONS.with(Cell::get);
+    let out = f();
+    (ALLOCATIONS.with(Cell::get) - before, out)
+}
+
+fn request(headers: &[(&str, &str)], method: &str, uri: &str) -> Request<()> {
+    let mut builder = Request::builder().method(method).uri(uri);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(()).unwrap()
+}
+
+#[test]
+fn allowed_same_origin_request_allocates_nothing() {
+    let post = request(
+        &[
+            ("host", "localhost:8188"),
+            ("content-type", "application/json"),
+            ("origin", "http://localhost:8188"),
+            ("sec-fetch-site", "same-origin"),
+            ("sec-fetch-mode", "cors"),
+            ("sec-fetch-dest", "empty"),
+        ],
+        "POST",
+        "/api/prompt",
+    );
+    let no_fetch_metadata = request(
+        &[
+            ("host", "localhost:8188"),
+            ("origin", "http://localhost:8188"),
+        ],
+        "POST",
+        "/api/prompt",
+    );
+    let navigation = request(
+        &[
+            ("host", "127.0.0.1:8188"),
+            ("sec-fetch-site", "cross-site"),
+            ("sec-fetch-mode", "navigate"),
+            ("sec-fetch-dest", "document"),
+        ],
+        "GET",
+        "/",
+    );
+    let policies = [
+        Policy::default(),
+        Policy::local()
+            .allow_origin("https://a.example")
+            .allow_origin("https://*.b.example")
+            .build()
+            .unwrap(),
+    ];
+    for policy in &policies {
+        for (req, rule) in [
+            (&post, Rule::SecFetchSite),
+            (&no_fetch_metadata, Rule::Origin),
+        ] {
+            let (count, verdict) = allocations(|| policy.check(&RequestHead::from_request(req)));
+            assert_eq!(verdict.map(|v| v.rule()), Ok(rule));
+            assert_eq!(count, 0, "{policy:?} allocated for {rule}");
+        }
+    }
+    let (count, verdict) =
+        allocations(|| policies[1].check(&RequestHead::from_request(&navigation)));
+    assert_eq!(verdict.map(|v| v.rule()), Ok(Rule::Navigation));
+    assert_eq!(count, 0);
+    // Rejections are values too.
+    let attack = request(
+        &[("host", "localhost:8188"), ("sec-fetch-site", "cross-site")],
+        "POST",
+        "/",
+    );
+    let (count, verdict) = allocations(|| policies[0].check(&RequestHead::from_request(&attack)));
+    assert!(verdict.is_err());
+    assert_eq!(count, 0);
+}
+
+#[test]
+fn accept_key_allocates_nothing() {
+    let (count, accept) = allocations(|| accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="));
+    assert_eq!(accept.as_str(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    assert_eq!(count, 0);
+    let offer = [HeaderValue::from_static(
+        "permessage-deflate; client_max_window_bits, permessage-deflate",
+    )];
+    let config = DeflateConfig::default();
+    let (count, agreed) = allocations(|| negotiate_deflate(&offer, Some(&config)));
+    assert!(agreed.unwrap().is_some());
+    assert_eq!(count, 0);
+}
+
+#[test]
+fn full_handshake_verdict_has_a_small_fixed_bound() {
+    let handshake = request(
+        &[
+            ("host", "localhost:8188"),
+            ("connection", "Upgrade"),
+            ("upgrade", "websocket"),
+            ("origin", "http://localhost:8188"),
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("sec-websocket-protocol", "graphql-ws, chat"),
+            (
+                "sec-websocket-extensions",
+                "permessage-deflate; client_max_window_bits",
+            ),
+        ],
+        "GET",
+        "/ws",
+    );
+    let policy = Policy::builder()
+        .websocket_protocol("chat")
+        .build()
+        .unwrap();
+    // The verdict itself: validation, Origin, accept key, subprotocol and deflate negotiation.
+    let (count, verdict) = allocations(|| policy.check(&RequestHead::from_request(&handshake)));
+    let verdict = verdict.unwrap();
+    assert_eq!(verdict.handshake().unwrap().protocol(), Some("chat"));
+    assert_eq!(count, 0, "the verdict");
+    // The response head: the header map and the values it owns.
+    let (count, headers) = allocations(|| verdict.handshake().unwrap().response_headers());
+    assert_eq!(headers.len(), 5);
+    assert!(count <= 6, "the response head took {count} allocations");
+}

@@ -35,7 +35,9 @@ fn build(method: &str, uri: &str, extra: &[(&str, &str)]) -> Request<()> {
         .method(method)
         .uri(uri)
         .version(Version::HTTP_11);
-    for (name, value) in CHROMIUM_COMMON.iter().chain(extra) {
+    // A handshake's own `Connection: Upgrade` replaces the usual `keep-alive`.
+    let replaced = |name: &&(&str, &str)| !extra.iter().any(|(n, _)| *n == name.0);
+    for (name, value) in CHROMIUM_COMMON.iter().filter(replaced).chain(extra) {
         builder = builder.header(*name, *value);
     }
     builder.body(()).unwrap()

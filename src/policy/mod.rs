@@ -234,7 +234,8 @@ impl Policy {
             }
         }
         if websocket::is_handshake(head) {
-            *handshake = Some(websocket::verify(head, &cfg.websocket)?);
+            // The Host was checked above, under the same rules.
+            *handshake = Some(websocket::verify_with(head, &cfg.websocket, false)?);
         }
         if cfg
             .bypass

@@ -226,6 +226,15 @@ pub fn is_handshake(head: &RequestHead<'_>) -> bool {
 ///
 /// The first failing check, in the order of the table.
 pub fn verify(head: &RequestHead<'_>, config: &WebSocketConfig) -> Result<Handshake, Rejection> {
+    verify_with(head, config, true)
+}
+
+/// [`verify`], optionally without the Host check (the policy has already made it).
+pub(crate) fn verify_with(
+    head: &RequestHead<'_>,
+    config: &WebSocketConfig,
+    check_host: bool,
+) -> Result<Handshake, Rejection> {
     let headers = head.headers();
     let upgrade_websocket = field_list::contains_token(headers.get_all(UPGRADE), "websocket");
     let accept = if head.version() >= Version::HTTP_2 {
@@ -251,7 +260,9 @@ pub fn verify(head: &RequestHead<'_>, config: &WebSocketConfig) -> Result<Handsh
         if head.method() != Method::GET {
             return Err(Rejection::WebSocketMethodNotAllowed);
         }
-        request_authority(head.uri(), head.version(), headers)?;
+        if check_host {
+            request_authority(head.uri(), head.version(), headers)?;
+        }
         if !field_list::contains_token(headers.get_all(CONNECTION), "upgrade") {
             return Err(Rejection::WebSocketConnection);
         }

@@ -34,7 +34,11 @@ struct History(Arc<Mutex<Vec<Value>>>);
 
 async fn queue_prompt(State(history): State<History>, body: Bytes) -> Response {
     let Ok(prompt) = serde_json::from_slice::<Value>(&body) else {
-        return (StatusCode::BAD_REQUEST, Json(json!({"error": "the body must be JSON"}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": "the body must be JSON"})),
+        )
+            .into_response();
     };
     let Ok(mut entries) = history.0.lock() else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
@@ -52,14 +56,24 @@ async fn list_history(State(history): State<History>) -> Response {
 }
 
 async fn websocket(mut request: Request) -> Response {
-    let Some(handshake) = request.extensions().get::<Verdict>().and_then(Verdict::handshake).cloned()
+    let Some(handshake) = request
+        .extensions()
+        .get::<Verdict>()
+        .and_then(Verdict::handshake)
+        .cloned()
     else {
-        return (StatusCode::UPGRADE_REQUIRED, "this endpoint speaks WebSocket\n").into_response();
+        return (
+            StatusCode::UPGRADE_REQUIRED,
+            "this endpoint speaks WebSocket\n",
+        )
+            .into_response();
     };
     let on_upgrade = hyper::upgrade::on(&mut request);
     let extensions = handshake.deflate().map(ToString::to_string);
     tokio::spawn(async move {
-        let Ok(upgraded) = on_upgrade.await else { return };
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
         let options = Options::default().with_compression_level(CompressionLevel::default());
         let Ok(mut ws) = WebSocket::from_stream_with_extensions(
             TokioIo::new(upgraded),
@@ -97,7 +111,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--listen" => listen = args.next().unwrap_or_else(|| usage()),
-            "--allow-origin" => policy = policy.allow_origin(args.next().unwrap_or_else(|| usage())),
+            "--allow-origin" => {
+                policy = policy.allow_origin(args.next().unwrap_or_else(|| usage()))
+            }
             _ => usage(),
         }
     }
@@ -105,7 +121,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The default rejection response, plus one log line naming the reason.
     let log_rejection = |rejection: &Rejection| -> Response<Body> {
-        println!("rejected: {} {}", rejection.status().as_u16(), rejection.reason());
+        println!(
+            "rejected: {} {}",
+            rejection.status().as_u16(),
+            rejection.reason()
+        );
         DefaultRejection.on_rejection(rejection)
     };
     let app = Router::new()

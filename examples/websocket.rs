@@ -10,11 +10,11 @@
 //! asyncio.run(m())'
 //! ```
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use crossguard::websocket::DeflateParams;
 use crossguard::{GuardLayer, Policy, Verdict};
 use futures_util::{SinkExt as _, StreamExt as _};
@@ -25,9 +25,17 @@ use yawc::{CompressionLevel, Frame, OpCode, Options, Role, WebSocket};
 
 /// Answers a handshake the guard validated, then echoes on the upgraded connection.
 async fn websocket(mut request: Request) -> Response {
-    let Some(handshake) = request.extensions().get::<Verdict>().and_then(Verdict::handshake).cloned()
+    let Some(handshake) = request
+        .extensions()
+        .get::<Verdict>()
+        .and_then(Verdict::handshake)
+        .cloned()
     else {
-        return (StatusCode::UPGRADE_REQUIRED, "this endpoint speaks WebSocket\n").into_response();
+        return (
+            StatusCode::UPGRADE_REQUIRED,
+            "this endpoint speaks WebSocket\n",
+        )
+            .into_response();
     };
     let on_upgrade = hyper::upgrade::on(&mut request);
     let deflate = handshake.deflate().copied();
@@ -49,8 +57,11 @@ async fn websocket(mut request: Request) -> Response {
 async fn echo(io: TokioIo<Upgraded>, deflate: Option<DeflateParams>) -> yawc::Result<()> {
     // The agreed `permessage-deflate; ...` element is exactly what yawc configures itself from.
     let extensions = deflate.map(|params| params.to_string());
-    let options = Options::default().with_compression_level(CompressionLevel::default()).with_utf8();
-    let mut ws = WebSocket::from_stream_with_extensions(io, Role::Server, extensions.as_deref(), options)?;
+    let options = Options::default()
+        .with_compression_level(CompressionLevel::default())
+        .with_utf8();
+    let mut ws =
+        WebSocket::from_stream_with_extensions(io, Role::Server, extensions.as_deref(), options)?;
     while let Some(frame) = ws.next().await {
         let (opcode, _fin, payload) = frame.into_parts();
         match opcode {
@@ -65,8 +76,12 @@ async fn echo(io: TokioIo<Upgraded>, deflate: Option<DeflateParams>) -> yawc::Re
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let policy = Policy::local().build()?;
-    let app = Router::new().route("/ws", get(websocket)).layer(GuardLayer::new(policy));
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9001".to_owned());
+    let app = Router::new()
+        .route("/ws", get(websocket))
+        .layer(GuardLayer::new(policy));
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9001".to_owned());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on ws://{}/ws", listener.local_addr()?);
     axum::serve(listener, app).await?;

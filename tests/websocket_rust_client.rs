@@ -1,7 +1,12 @@
 //! A Rust client without permessage-deflate (tokio-tungstenite) against a guarded axum server on
 //! loopback: the handshake completes through crossguard's 101, messages echo, and a cross-origin
 //! handshake is refused with 403 before the handler runs.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -69,17 +74,23 @@ async fn tungstenite_client_without_deflate_round_trips() {
     let addr = serve(upgrades.clone()).await;
     let url = format!("ws://localhost:{}/ws", addr.port());
     let connect = tokio_tungstenite::connect_async(url);
-    let (mut ws, response) =
-        tokio::time::timeout(Duration::from_secs(10), connect).await.unwrap().unwrap();
+    let (mut ws, response) = tokio::time::timeout(Duration::from_secs(10), connect)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(response.status(), 101);
     assert!(response.headers().get("sec-websocket-extensions").is_none());
     assert_eq!(response.headers()["upgrade"], "websocket");
     ws.send(Message::text("hello")).await.unwrap();
-    let echoed = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap();
+    let echoed = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .unwrap();
     assert_eq!(echoed.unwrap().unwrap(), Message::text("hello"));
     let blob = vec![7u8; 70_000];
     ws.send(Message::binary(blob.clone())).await.unwrap();
-    let echoed = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap();
+    let echoed = tokio::time::timeout(Duration::from_secs(10), ws.next())
+        .await
+        .unwrap();
     assert_eq!(echoed.unwrap().unwrap(), Message::binary(blob));
     ws.close(None).await.unwrap();
     assert_eq!(upgrades.load(Ordering::SeqCst), 1);
@@ -89,8 +100,12 @@ async fn tungstenite_client_without_deflate_round_trips() {
 async fn cross_origin_handshake_is_refused() {
     let upgrades = Arc::new(AtomicUsize::new(0));
     let addr = serve(upgrades.clone()).await;
-    let mut request = format!("ws://localhost:{}/ws", addr.port()).into_client_request().unwrap();
-    request.headers_mut().insert("origin", "http://evil.example".parse().unwrap());
+    let mut request = format!("ws://localhost:{}/ws", addr.port())
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("origin", "http://evil.example".parse().unwrap());
     let result = tokio::time::timeout(
         Duration::from_secs(10),
         tokio_tungstenite::connect_async(request),
@@ -108,5 +123,9 @@ async fn cross_origin_handshake_is_refused() {
         }
         other => panic!("expected a 403, got {other:?}"),
     }
-    assert_eq!(upgrades.load(Ordering::SeqCst), 0, "the handler must not run");
+    assert_eq!(
+        upgrades.load(Ordering::SeqCst),
+        0,
+        "the handler must not run"
+    );
 }

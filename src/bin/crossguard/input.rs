@@ -127,7 +127,7 @@ pub(crate) fn parse(
         let (name, value) = line.split_at(colon);
         let name = HeaderName::from_bytes(name)
             .map_err(|_| error(number, "invalid header name (no spaces before the colon)"))?;
-        let value = trim(value.get(1..).unwrap_or_default());
+        let value = value.get(1..).unwrap_or_default().trim_ascii();
         let value = HeaderValue::from_bytes(value)
             .map_err(|_| error(number, "invalid header value (control characters)"))?;
         headers.append(name, value);
@@ -234,18 +234,6 @@ fn parse_pseudo(number: usize, rest: &[u8], pseudo: &mut Pseudo) -> Result<(), I
         return Err(error(number, format!("repeated pseudo-header :{name}")));
     }
     Ok(())
-}
-
-fn trim(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|b| !matches!(b, b' ' | b'\t'))
-        .unwrap_or(bytes.len());
-    let end = bytes
-        .iter()
-        .rposition(|b| !matches!(b, b' ' | b'\t'))
-        .map_or(start, |i| i + 1);
-    bytes.get(start..end).unwrap_or_default()
 }
 
 impl Head {

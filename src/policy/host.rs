@@ -60,18 +60,14 @@ impl Host<'_> {
 /// Whether `name` is a strict subdomain of `suffix` (`a.example.com` of `example.com`), ignoring
 /// ASCII case.
 pub(crate) fn ends_with_label(name: &str, suffix: &str) -> bool {
-    let (Some(cut), true) = (
-        name.len().checked_sub(suffix.len()),
-        name.len() > suffix.len(),
-    ) else {
+    let Some(dot) = name.len().checked_sub(suffix.len() + 1) else {
         return false;
     };
-    match (name.get(..cut), name.get(cut..)) {
-        (Some(head), Some(tail)) => {
-            head.len() >= 2 && head.ends_with('.') && tail.eq_ignore_ascii_case(suffix)
-        }
-        _ => false,
-    }
+    dot > 0
+        && name.as_bytes().get(dot) == Some(&b'.')
+        && name
+            .get(dot + 1..)
+            .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix))
 }
 
 /// A parsed `host[:port]`, borrowed from the request.

@@ -159,7 +159,7 @@ impl Handshake {
         }
     }
 
-    /// The header fields of the answer, in the order they are sent.
+    /// The header fields of the answer.
     #[must_use]
     pub fn response_headers(&self) -> HeaderMap {
         let mut headers = HeaderMap::with_capacity(5);

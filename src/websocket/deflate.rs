@@ -170,6 +170,14 @@ impl DeflateParams {
     /// The `Sec-WebSocket-Extensions` response value.
     #[must_use]
     pub fn to_header_value(&self) -> HeaderValue {
+        let bare = !(self.server_no_context_takeover
+            || self.client_no_context_takeover
+            || self.send_server_bits
+            || self.send_client_bits);
+        if bare {
+            // What browsers' default offers get: no allocation.
+            return HeaderValue::from_static(PERMESSAGE_DEFLATE);
+        }
         HeaderValue::from_str(&self.to_string())
             .unwrap_or_else(|_| HeaderValue::from_static(PERMESSAGE_DEFLATE))
     }

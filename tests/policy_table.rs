@@ -1020,6 +1020,20 @@ fn host_table() {
             &[("host", "localhost")],
             Err(HostNotAllowed),
         ),
+        (
+            "RFC 9112 §3.2: duplicated Host, even with an absolute-form target",
+            "GET",
+            "http://localhost/",
+            &[("host", "localhost"), ("host", "localhost")],
+            Err(DuplicateHost),
+        ),
+        (
+            "RFC 9112 §3.2: invalid Host, even with an absolute-form target",
+            "GET",
+            "http://localhost/",
+            &[("host", "local host")],
+            Err(MalformedHost),
+        ),
     ];
     run(&local, rows);
 

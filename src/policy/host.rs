@@ -190,13 +190,22 @@ pub(crate) fn parse_port(digits: &[u8], strict: bool) -> Option<u16> {
 ///
 /// # Errors
 ///
-/// [`Rejection::DuplicateHost`], [`Rejection::MalformedHost`], and [`Rejection::MissingHost`] for
-/// an HTTP/1.1 request with neither (RFC 9112 §3.2).
+/// [`Rejection::DuplicateHost`] and [`Rejection::MalformedHost`] for a repeated or invalid `Host`
+/// (whatever the target, as RFC 9112 §3.2 requires) or an invalid target authority, and
+/// [`Rejection::MissingHost`] for an HTTP/1.1 request with neither.
 pub fn request_authority<'a>(
     uri: &'a Uri,
     version: Version,
     headers: &'a HeaderMap,
 ) -> Result<Option<HostPort<'a>>, Rejection> {
+    // RFC 9112 §3.2: more than one Host line, or an invalid one, is a 400 whatever the target.
+    let mut lines = headers.get_all(header::HOST).iter();
+    let host = match (lines.next(), lines.next()) {
+        (Some(_), Some(_)) => return Err(Rejection::DuplicateHost),
+        (Some(value), None) => Some(HostPort::parse(value.as_bytes())?),
+        (None, _) => None,
+    };
+    // RFC 9112 §3.2.2, RFC 9113 §8.3.1: the target's authority wins over Host.
     if let Some(authority) = uri.authority() {
         let text = authority.as_str();
         if text.contains('@') {
@@ -204,12 +213,9 @@ pub fn request_authority<'a>(
         }
         return HostPort::parse(text.as_bytes()).map(Some);
     }
-    let mut lines = headers.get_all(header::HOST).iter();
-    match (lines.next(), lines.next()) {
-        (Some(_), Some(_)) => Err(Rejection::DuplicateHost),
-        (Some(value), None) => HostPort::parse(value.as_bytes()).map(Some),
-        (None, _) if version == Version::HTTP_11 => Err(Rejection::MissingHost),
-        (None, _) => Ok(None),
+    match host {
+        None if version == Version::HTTP_11 => Err(Rejection::MissingHost),
+        host => Ok(host),
     }
 }
 

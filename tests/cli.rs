@@ -402,3 +402,38 @@ async fn cli_and_layer_agree() {
     }
     assert_eq!(compared, 24);
 }
+
+/// The outputs shown in README.md and docs/cli.md are what the tool prints today.
+#[test]
+fn documented_examples_are_current() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let cli_doc = std::fs::read_to_string(format!("{root}/docs/cli.md")).unwrap();
+    let report = run(
+        &[
+            "check",
+            "--preset",
+            "local",
+            &head("comfyui-prompt-cross-site.http"),
+        ],
+        None,
+    );
+    let report = String::from_utf8(report.stdout).unwrap();
+    assert!(
+        readme.contains(report.trim_end()),
+        "README.md shows a stale report:\n{report}"
+    );
+    assert!(
+        cli_doc.contains(report.trim_end()),
+        "docs/cli.md shows a stale report:\n{report}"
+    );
+    let json = run(
+        &["check", "--json", &head("comfyui-ws-same-origin.http")],
+        None,
+    );
+    let json = String::from_utf8(json.stdout).unwrap();
+    assert!(
+        cli_doc.contains(json.trim_end()),
+        "docs/cli.md shows stale JSON:\n{json}"
+    );
+}

@@ -437,3 +437,26 @@ fn documented_examples_are_current() {
         "docs/cli.md shows stale JSON:\n{json}"
     );
 }
+
+/// A handshake refused by the Host rule: its fields are reported as not checked.
+#[test]
+fn handshake_fields_not_reached_after_a_host_refusal() {
+    let head = b"GET /ws HTTP/1.1\r\nHost: attacker.example:8188\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    let out = run(&["check", "--preset", "local"], Some(head));
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains(
+            "✗ Host                      attacker.example:8188 is not in the host allowlist"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("· Sec-WebSocket-Version     13 (not checked)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("verdict: REJECTED 403 host_not_allowed by rule host"),
+        "{text}"
+    );
+}

@@ -323,25 +323,30 @@ impl Report {
                 },
             ),
         ];
-        let handshake_checked =
-            self.websocket.as_ref().is_some_and(|w| {
-                w.accept.is_some() || w.extensions.is_some() || w.protocol.is_some()
-            }) || self.allowed && self.rejection.is_none();
         let failing = self
             .rejection
             .and_then(|r| fields.iter().position(|(_, f, _)| *f == r));
-        let host_failed = self
-            .rejection
-            .is_some_and(|r| r.rule() == Rule::Host || r.rule() == Rule::HeaderSyntax);
+        // The Host and repeated signal fields are checked before the handshake: when one of them
+        // refused the request, no handshake field was looked at.
+        let not_reached = matches!(
+            self.rejection,
+            Some(
+                Rejection::MissingHost
+                    | Rejection::DuplicateHost
+                    | Rejection::MalformedHost
+                    | Rejection::HostNotAllowed
+                    | Rejection::DuplicateHeader(_)
+            )
+        );
         for (index, (name, _, text)) in fields.into_iter().enumerate() {
             let mark = match failing {
                 Some(f) if index < f => GOOD,
                 Some(f) if index == f => BAD,
                 Some(_) => INFO,
-                None if host_failed && !handshake_checked => INFO,
+                None if not_reached => INFO,
                 None => GOOD,
             };
-            let text = if mark == INFO && failing.is_some() {
+            let text = if mark == INFO {
                 format!("{text} (not checked)")
             } else {
                 text

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== cargo test (all features)"
-cargo test --all-features --locked
+cargo test --workspace --all-features --locked
 
 for suite in scripts/test-*.sh; do
     [ -e "$suite" ] || continue

@@ -12,7 +12,7 @@ use http::header::{self, HeaderName};
 use http::{HeaderMap, Request, StatusCode};
 use serde_json::json;
 
-use crate::Outcome;
+use super::Outcome;
 
 const GOOD: &str = "✓";
 const BAD: &str = "✗";

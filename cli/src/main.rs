@@ -1,0 +1,49 @@
+//! The `crossguard` command.
+//!
+//! - `check`: explains the verdict crossguard gives a request head.
+
+mod check;
+mod options;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Stop cross-site attacks on HTTP services: explain a verdict.
+#[derive(Debug, Parser)]
+#[command(name = "crossguard", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check one request head (a raw HTTP/1.1 head, or `Name: value` lines with --method and
+    /// --target) read from FILE or standard input.
+    Check(check::Check),
+}
+
+/// Prints one line naming the problem and returns the usage-error exit code.
+pub(crate) fn fail(message: &str) -> ExitCode {
+    eprintln!("crossguard: {message}");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => {
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            let text = err.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            return fail(first.trim_start_matches("error: "));
+        }
+    };
+    match &cli.command {
+        Command::Check(args) => check::run(args),
+    }
+}

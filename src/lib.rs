@@ -13,7 +13,7 @@
 //!
 //! No tokens, cookies or state. Use it as a Tower layer ([`GuardLayer`], feature `tower`, on by
 //! default) in front of axum or hyper services, or call [`Policy::check`] and
-//! [`websocket::verify`] from anything else.
+//! [`websocket::verify`] from anything else; [`Policy::explain`] says what each check saw.
 //!
 //! # Quick start
 //!
@@ -41,21 +41,28 @@
 //! - `hyper`: read hyper's HTTP/2 `:protocol` extension, so RFC 8441 WebSocket handshakes are
 //!   recognised.
 #![forbid(unsafe_code)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod error;
+mod authority;
+mod config_error;
+pub mod explain;
 mod head;
 pub mod policy;
+mod rejection;
+mod rule;
 mod verdict;
 pub mod websocket;
 
 #[cfg(feature = "tower")]
 pub mod layer;
 
-pub use error::{ConfigError, Rejection};
+pub use config_error::{ConfigError, DeflateMistake, HostMistake, OriginMistake, ProtocolMistake};
+pub use explain::Explanation;
 pub use head::RequestHead;
 pub use policy::{Policy, PolicyBuilder, Preset};
-pub use verdict::{Rule, Verdict};
+pub use rejection::{Field, Rejection};
+pub use rule::Rule;
+pub use verdict::Verdict;
 
 #[cfg(feature = "tower")]
 pub use layer::{Guard, GuardLayer};

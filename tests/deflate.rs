@@ -543,24 +543,6 @@ fn malformed_grammar() {
             Malformed,
         ),
         row(
-            "RFC 9110 §5.6.6: no whitespace around `=` in a parameter",
-            "permessage-deflate; server_max_window_bits = 10",
-            def(),
-            Malformed,
-        ),
-        row(
-            "RFC 9110 §5.6.6: no whitespace after `=`",
-            "permessage-deflate; server_max_window_bits= 10",
-            def(),
-            Malformed,
-        ),
-        row(
-            "RFC 9110 §5.6.6: no whitespace before `=`",
-            "permessage-deflate; server_max_window_bits =10",
-            def(),
-            Malformed,
-        ),
-        row(
             "RFC 6455 §9.1: extension-token is a token, not a quoted-string",
             "\"permessage-deflate\"",
             def(),
@@ -658,10 +640,67 @@ fn no_config_checks_grammar_only() {
             Malformed,
         ),
         row(
-            "negotiate_deflate doc: `None` config still checks the grammar (spaces around `=`)",
-            "permessage-deflate; server_max_window_bits = 10",
+            "negotiate_deflate doc: `None` config still checks the grammar (a bare `=`)",
+            "permessage-deflate; server_max_window_bits =",
             None,
             Malformed,
+        ),
+    ]);
+}
+
+/// RFC 6455 §9.1 writes its grammar in RFC 2616's notation, whose implied linear whitespace
+/// allows OWS around `=`; python-websockets accepts it. Names are case-sensitive, as
+/// python-websockets, Node `ws` and Chromium compare them.
+#[test]
+fn whitespace_around_equals_and_case_sensitive_names() {
+    run(&[
+        row(
+            "RFC 6455 §9.1 (RFC 2616 implied LWS), python-websockets: spaces around `=`",
+            "permessage-deflate; server_max_window_bits = 10",
+            def(),
+            Accept("permessage-deflate; server_max_window_bits=10"),
+        ),
+        row(
+            "RFC 6455 §9.1 (implied LWS): space after `=`",
+            "permessage-deflate; server_max_window_bits= 10",
+            def(),
+            Accept("permessage-deflate; server_max_window_bits=10"),
+        ),
+        row(
+            "RFC 6455 §9.1 (implied LWS): tab before `=`, quoted value",
+            "permessage-deflate; client_max_window_bits\t=\t\"12\"",
+            def(),
+            Accept("permessage-deflate; client_max_window_bits=12"),
+        ),
+        row(
+            "RFC 6455 §9.1: whitespace inside a value is still malformed",
+            "permessage-deflate; server_max_window_bits = 1 0",
+            def(),
+            Malformed,
+        ),
+        row(
+            "python-websockets, ws, Chromium: PERMESSAGE-DEFLATE is an unknown extension",
+            "PERMESSAGE-DEFLATE",
+            def(),
+            Decline,
+        ),
+        row(
+            "case-sensitive extension name, then a valid offer",
+            "PerMessage-Deflate, permessage-deflate; client_max_window_bits",
+            def(),
+            Accept("permessage-deflate"),
+        ),
+        row(
+            "python-websockets, ws: Server_No_Context_Takeover is an unknown parameter",
+            "permessage-deflate; Server_No_Context_Takeover",
+            def(),
+            Decline,
+        ),
+        row(
+            "unknown-cased parameter declines that offer only",
+            "permessage-deflate; SERVER_MAX_WINDOW_BITS=10, permessage-deflate",
+            def(),
+            Accept("permessage-deflate"),
         ),
     ]);
 }
@@ -897,7 +936,8 @@ fn parse_extensions(lines: &[&[u8]]) -> Option<Vec<Ext>> {
                 let (pname, value) = match part.iter().position(|&b| b == b'=') {
                     None => (part, None),
                     Some(eq) => {
-                        let raw = &part[eq + 1..];
+                        // RFC 6455 §9.1 keeps RFC 2616's implied LWS: `bits = 10`.
+                        let raw = trim_ows(&part[eq + 1..]);
                         let value = if raw.first() == Some(&b'"') {
                             parse_quoted(raw)?
                         } else if is_token(raw) {
@@ -905,7 +945,7 @@ fn parse_extensions(lines: &[&[u8]]) -> Option<Vec<Ext>> {
                         } else {
                             return None;
                         };
-                        (&part[..eq], Some(value))
+                        (trim_ows(&part[..eq]), Some(value))
                     }
                 };
                 if !is_token(pname) {
@@ -982,12 +1022,12 @@ fn acceptable(params: &[(String, Option<Val>)], cfg: &Cfg) -> Option<OfferInfo> 
     };
     let mut seen: Vec<String> = Vec::new();
     for (name, value) in params {
-        let lower = name.to_ascii_lowercase();
-        if seen.contains(&lower) {
+        // Names are case-sensitive, as python-websockets, Node ws and Chromium compare them.
+        if seen.contains(name) {
             return None;
         }
-        seen.push(lower.clone());
-        match (lower.as_str(), value) {
+        seen.push(name.clone());
+        match (name.as_str(), value) {
             ("server_no_context_takeover", None) => offer.server_nct = true,
             ("client_no_context_takeover", None) => offer.client_nct = true,
             ("server_max_window_bits", Some(v)) => offer.server_bits = Some(window_bits(v)?),
@@ -1102,7 +1142,7 @@ fn compare(lines: &[HeaderValue], cfg: Option<Cfg>) -> Result<(), TestCaseError>
     };
     let first = exts
         .iter()
-        .filter(|e| e.name.eq_ignore_ascii_case("permessage-deflate"))
+        .filter(|e| e.name == "permessage-deflate")
         .find_map(|e| acceptable(&e.params, &cfg));
     match (first, got) {
         (None, None) => {}
@@ -1336,7 +1376,12 @@ fn oracle_self_check() {
             "permessage-deflate; server_max_window_bits=\"10\"",
             Some(true),
         ),
-        ("permessage-deflate; server_max_window_bits = 10", None),
+        (
+            "permessage-deflate; server_max_window_bits = 10",
+            Some(true),
+        ),
+        ("permessage-deflate; Server_Max_Window_Bits=10", Some(false)),
+        ("PERMESSAGE-DEFLATE", Some(false)),
         ("permessage-deflate;", None),
         ("permessage-deflate; a=\"b", None),
         (", permessage-deflate ,,", Some(true)),

@@ -459,10 +459,20 @@ fn expected_rule(rejection: Rejection) -> Rule {
 
 #[test]
 fn verify_and_policy_differ_on_non_handshakes() {
-    // A request without `Upgrade: websocket` is not a handshake: `verify` refuses it, while the
-    // policy treats it as an ordinary GET.
-    let request = request(GET, H11, &["upgrade"], &[]);
-    let head = RequestHead::from_request(&request);
+    // A request with no WebSocket field is not a handshake: `verify` refuses it, while the policy
+    // treats it as an ordinary GET.
+    let plain = request(
+        GET,
+        H11,
+        &[
+            "upgrade",
+            "sec-websocket-key",
+            "sec-websocket-version",
+            "sec-websocket-protocol",
+        ],
+        &[],
+    );
+    let head = RequestHead::from_request(&plain);
     assert!(!is_handshake(&head), "RFC 6455 §4.2.1 item 3");
     assert_eq!(
         verify(&head, &WebSocketConfig::default()),
@@ -478,13 +488,39 @@ fn verify_and_policy_differ_on_non_handshakes() {
     assert_eq!(verdict.handshake(), None);
 
     // `Upgrade: h2c` is another protocol: not a handshake either.
-    let request = request_with(GET, H11, &[("upgrade", "h2c")]);
-    let head = RequestHead::from_request(&request);
+    let h2c = request(GET, H11, &["sec-websocket-key"], &[("upgrade", "h2c")]);
+    let head = RequestHead::from_request(&h2c);
     assert!(!is_handshake(&head), "RFC 9110 §7.8: h2c is not websocket");
     assert_eq!(
         verify(&head, &WebSocketConfig::default()),
         Err(Rejection::WebSocketUpgrade)
     );
+}
+
+/// Near-handshakes fail closed: an inner server that matches `websocket` as a substring (actix
+/// does) or upgrades on `Sec-WebSocket-Key` alone would upgrade them, so they are judged as
+/// handshakes: validated, Origin-checked, refused when malformed.
+#[test]
+fn near_handshakes_are_judged_as_handshakes() {
+    let cross = ("origin", "https://evil.example");
+    #[rustfmt::skip]
+    let rows: &[(&str, &[&str], &[(&str, &str)], Rejection)] = &[
+        ("fail closed: Sec-WebSocket-Key without Upgrade", &["upgrade"], &[cross], Rejection::WebSocketUpgrade),
+        ("fail closed: Upgrade: websocket/13 (a product version is not the token)", &[], &[("upgrade", "websocket/13"), cross], Rejection::WebSocketUpgrade),
+        ("fail closed: Upgrade: \"websocket\" (quoted)", &[], &[("upgrade", "\"websocket\""), cross], Rejection::WebSocketUpgrade),
+        ("fail closed: Upgrade: x-websocket, no key", &["sec-websocket-key"], &[("upgrade", "x-websocket")], Rejection::WebSocketUpgrade),
+        ("fail closed: a valid near-handshake is Origin-checked", &[], &[cross], Rejection::CrossSiteWebSocket),
+    ];
+    for (source, remove, set, want) in rows {
+        let near = request(GET, H11, remove, set);
+        let head = RequestHead::from_request(&near);
+        assert!(is_handshake(&head), "{source}");
+        assert_eq!(
+            Policy::default().check(&head).map(|v| v.rule()),
+            Err(*want),
+            "{source}"
+        );
+    }
 }
 
 fn request_with(method: Method, version: Version, set: &[(&str, &str)]) -> Request<()> {
@@ -1195,7 +1231,7 @@ fn origin_rule_table() {
                 ("origin", "http://localhost:8188"),
                 ("origin", "http://localhost:8188"),
             ],
-            Err((Rejection::DuplicateHeader("Origin"), 400)),
+            Err((Rejection::DuplicateHeader(crossguard::Field::Origin), 400)),
         ),
         (
             "RFC 6454 §7.1: an Origin with a path",
@@ -1321,12 +1357,14 @@ async fn layer_table() {
             0,
         ),
         (
-            "RFC 6455 §4.4: a 426 carries Sec-WebSocket-Version: 13",
+            "RFC 6455 §4.4: a 426 carries Sec-WebSocket-Version: 13; RFC 9110 §15.5.22: and Upgrade",
             string_request(GET, &[], &[("sec-websocket-version", "8")]),
             426,
             &[
+                ("connection", "upgrade"),
                 ("content-type", "text/plain; charset=utf-8"),
                 ("sec-websocket-version", "13"),
+                ("upgrade", "websocket"),
             ],
             "crossguard: unsupported_websocket_version\n",
             0,
@@ -1407,7 +1445,11 @@ async fn custom_rejection_still_gets_required_headers() {
     assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
     assert_eq!(
         sorted(response.headers()),
-        [("sec-websocket-version", "13")]
+        [
+            ("connection", "upgrade"),
+            ("sec-websocket-version", "13"),
+            ("upgrade", "websocket")
+        ]
     );
     assert_eq!(calls.load(Ordering::SeqCst), 0);
 }

@@ -165,7 +165,7 @@ fn rfc6455_sample_handshake_human_report() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.contains(
-            "✗ Origin                    http://example.com is another origin, not allowlisted"
+            "✗ Origin                    http://example.com: cross-origin WebSocket handshake denied"
         ),
         "{text}"
     );
@@ -447,16 +447,65 @@ fn handshake_fields_not_reached_after_a_host_refusal() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(
         text.contains(
-            "✗ Host                      attacker.example:8188 is not in the host allowlist"
+            "✗ Host                      attacker.example:8188: the request's host is not in the host allowlist"
         ),
         "{text}"
     );
     assert!(
-        text.contains("· Sec-WebSocket-Version     13 (not checked)"),
+        text.contains("· Sec-WebSocket-Version     13 (not reached)"),
         "{text}"
     );
     assert!(
         text.contains("verdict: REJECTED 403 host_not_allowed by rule host"),
+        "{text}"
+    );
+}
+
+/// Only what decided is marked `✗` (or `✓` for the deciding allow); what did not decide is `·`.
+/// The two requests a report once got wrong: a Vite dev-server proxy's same-origin POST whose
+/// Origin is another port, and a cross-site image GET without resource isolation.
+#[test]
+fn only_what_decided_is_marked() {
+    let vite = b"POST /api/prompt HTTP/1.1\r\nHost: localhost:8188\r\nOrigin: http://localhost:5173\r\nSec-Fetch-Site: same-origin\r\nSec-Fetch-Mode: cors\r\nSec-Fetch-Dest: empty\r\n\r\n";
+    let out = run(&["check", "--preset", "local"], Some(vite));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "request: POST /api/prompt HTTP/1.1
+  ✓ Host            localhost:8188 is in the host allowlist
+  · Origin          http://localhost:5173 (not consulted)
+  ✓ Sec-Fetch-Site  same-origin
+  · Sec-Fetch-Mode  cors (not consulted)
+  · Sec-Fetch-Dest  empty (not consulted)
+verdict: ALLOWED by rule sec_fetch_site
+response: the service's, with these fields added by crossguard:
+  vary: Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest
+"
+    );
+
+    let image = b"GET /view?file=x.png HTTP/1.1\r\nHost: localhost:8188\r\nSec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: no-cors\r\nSec-Fetch-Dest: image\r\n\r\n";
+    let out = run(&["check"], Some(image));
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "request: GET /view?file=x.png HTTP/1.1
+  ✓ Host            localhost:8188 (no host allowlist)
+  · Origin          absent
+  · Sec-Fetch-Site  cross-site (not consulted)
+  · Sec-Fetch-Mode  no-cors (not consulted)
+  · Sec-Fetch-Dest  image (not consulted)
+verdict: ALLOWED by rule safe_method
+response: none from crossguard; the request reaches the service
+"
+    );
+
+    // With resource isolation the same GET is refused, by Sec-Fetch-Site alone.
+    let out = run(&["check", "--preset", "local"], Some(image));
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.matches('✗').count(), 1, "{text}");
+    assert!(
+        text.contains("  ✗ Sec-Fetch-Site  cross-site: cross-site resource request denied (resource isolation)\n  · Sec-Fetch-Mode  no-cors (not a navigation)\n  · Sec-Fetch-Dest  image (not decisive)"),
         "{text}"
     );
 }

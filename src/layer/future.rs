@@ -7,10 +7,6 @@ use std::task::{Context, Poll, ready};
 use http::{HeaderValue, Response, header};
 use pin_project_lite::pin_project;
 
-/// `Vary` for responses whose status depends on Fetch Metadata (resource isolation).
-pub(crate) const FETCH_METADATA_VARY: HeaderValue =
-    HeaderValue::from_static("Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest");
-
 pin_project! {
     /// Response future of [`Guard`](super::Guard): the inner service's, or a ready rejection.
     pub struct ResponseFuture<F, B> {
@@ -25,7 +21,7 @@ pin_project! {
         Inner {
             #[pin]
             future: F,
-            vary: bool,
+            vary: Option<HeaderValue>,
         },
         Rejected {
             response: Option<Response<B>>,
@@ -34,7 +30,7 @@ pin_project! {
 }
 
 impl<F, B> ResponseFuture<F, B> {
-    pub(crate) fn inner(future: F, vary: bool) -> Self {
+    pub(crate) fn inner(future: F, vary: Option<HeaderValue>) -> Self {
         Self {
             kind: Kind::Inner { future, vary },
         }
@@ -59,16 +55,17 @@ where
         match self.project().kind.project() {
             KindProj::Inner { future, vary } => {
                 let mut response = ready!(future.poll(cx))?;
-                if *vary {
-                    response
-                        .headers_mut()
-                        .append(header::VARY, FETCH_METADATA_VARY);
+                if let Some(vary) = vary.take() {
+                    response.headers_mut().append(header::VARY, vary);
                 }
                 Poll::Ready(Ok(response))
             }
             KindProj::Rejected { response } => match response.take() {
                 Some(response) => Poll::Ready(Ok(response)),
-                None => Poll::Pending,
+                // A future is not polled after it completed (std::future::Future::poll); doing
+                // so is a bug in the caller, reported loudly rather than hung on.
+                #[allow(clippy::panic)]
+                None => panic!("crossguard ResponseFuture polled after completion"),
             },
         }
     }

@@ -150,6 +150,7 @@ impl<S, R: Clone> Layer<S> for GuardLayer<R> {
 
 /// The service [`GuardLayer`] builds.
 #[derive(Clone)]
+#[must_use]
 pub struct Guard<S, R = DefaultRejection> {
     inner: S,
     layer: GuardLayer<R>,
@@ -203,7 +204,7 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let policy = &self.layer.policy;
-        let vary = policy.resource_isolation();
+        let vary = policy.vary();
         match policy.check(&RequestHead::from_request(&request)) {
             Ok(verdict) => {
                 if let Some(rejection) = verdict.reported() {
@@ -224,11 +225,11 @@ where
                 );
                 let mut response = self.layer.on_rejection.on_rejection(&rejection);
                 let headers = response.headers_mut();
-                if let Some((name, value)) = rejection.required_headers() {
-                    headers.entry(name).or_insert(value);
+                for (name, value) in rejection.required_headers() {
+                    headers.entry(name).or_insert_with(|| value.clone());
                 }
-                if vary {
-                    headers.append(header::VARY, future::FETCH_METADATA_VARY);
+                if let Some(vary) = vary {
+                    headers.append(header::VARY, vary);
                 }
                 response.extensions_mut().insert(rejection);
                 ResponseFuture::rejected(response)

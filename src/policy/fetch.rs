@@ -5,9 +5,16 @@
 //! tokens; a value that is a visible-ASCII token but not one listed here is *unknown* (and treated
 //! as the least trusted value), anything else is malformed.
 
-use http::HeaderValue;
+use http::{HeaderName, HeaderValue};
 
-use crate::Rejection;
+use crate::{Field, Rejection};
+
+/// `Sec-Fetch-Site`.
+pub(crate) const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
+/// `Sec-Fetch-Mode`.
+pub(crate) const SEC_FETCH_MODE: HeaderName = HeaderName::from_static("sec-fetch-mode");
+/// `Sec-Fetch-Dest`.
+pub(crate) const SEC_FETCH_DEST: HeaderName = HeaderName::from_static("sec-fetch-dest");
 
 /// Longest Fetch Metadata value accepted; the longest defined value is 15 bytes.
 pub const MAX_FETCH_METADATA_LEN: usize = 64;
@@ -83,7 +90,7 @@ impl SecFetchSite {
     ///
     /// ```
     /// use crossguard::policy::SecFetchSite;
-    /// use http::HeaderValue;
+    /// use http::{HeaderName, HeaderValue};
     ///
     /// let parse = |v| SecFetchSite::parse(&HeaderValue::from_static(v));
     /// assert_eq!(parse("cross-site"), Ok(SecFetchSite::CrossSite));
@@ -91,7 +98,7 @@ impl SecFetchSite {
     /// assert!(parse("same origin").is_err());
     /// ```
     pub fn parse(value: &HeaderValue) -> Result<Self, Rejection> {
-        let token = token(value).ok_or(Rejection::MalformedFetchMetadata("Sec-Fetch-Site"))?;
+        let token = token(value).ok_or(Rejection::MalformedFetchMetadata(Field::SecFetchSite))?;
         Ok(match token {
             b"same-origin" => Self::SameOrigin,
             b"same-site" => Self::SameSite,
@@ -116,7 +123,7 @@ impl SecFetchMode {
     ///
     /// [`Rejection::MalformedFetchMetadata`] when the value is not a short visible-ASCII token.
     pub fn parse(value: &HeaderValue) -> Result<Self, Rejection> {
-        let token = token(value).ok_or(Rejection::MalformedFetchMetadata("Sec-Fetch-Mode"))?;
+        let token = token(value).ok_or(Rejection::MalformedFetchMetadata(Field::SecFetchMode))?;
         Ok(match token {
             b"navigate" => Self::Navigate,
             b"cors" => Self::Cors,
@@ -135,7 +142,7 @@ impl SecFetchDest {
     ///
     /// [`Rejection::MalformedFetchMetadata`] when the value is not a short visible-ASCII token.
     pub fn parse(value: &HeaderValue) -> Result<Self, Rejection> {
-        let token = token(value).ok_or(Rejection::MalformedFetchMetadata("Sec-Fetch-Dest"))?;
+        let token = token(value).ok_or(Rejection::MalformedFetchMetadata(Field::SecFetchDest))?;
         Ok(match token {
             b"document" => Self::Document,
             b"iframe" | b"frame" => Self::Frame,

@@ -1,223 +1,9 @@
-//! The request's authority (`host[:port]`) and the Host allowlist that stops DNS rebinding.
-//!
-//! The authority comes from the request target when it has one (HTTP/2 `:authority`, HTTP/1.1
-//! absolute-form: RFC 9112 §3.2.2 says the target wins over `Host`), else from the single `Host`
-//! field. Names compare ASCII-case-insensitively with one trailing dot ignored; IP literals compare
-//! as addresses, so `[::1]` equals `[0:0:0:0:0:0:0:1]`.
+//! The Host allowlist that stops DNS rebinding.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use http::{HeaderMap, Uri, Version, header};
-
-use crate::{ConfigError, Rejection};
-
-/// Longest host name accepted, after the trailing dot is removed (RFC 1035 §2.3.4).
-pub const MAX_HOST_LEN: usize = 253;
-
-/// Longest `Host` field value accepted: a maximal name, a trailing dot and `:65535`.
-pub const MAX_AUTHORITY_LEN: usize = MAX_HOST_LEN + 7;
-
-/// A host as it appears in an authority or an origin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Host<'a> {
-    /// A registered name as written, without a trailing dot (compare it case-insensitively).
-    Name(&'a str),
-    /// A dotted-quad IPv4 address.
-    Ipv4(Ipv4Addr),
-    /// A bracketed IPv6 address.
-    Ipv6(Ipv6Addr),
-}
-
-impl Host<'_> {
-    /// Whether both name the same host: names case-insensitively, addresses by value.
-    #[must_use]
-    pub fn same_as(&self, other: &Host<'_>) -> bool {
-        match (self, other) {
-            (Host::Name(a), Host::Name(b)) => a.eq_ignore_ascii_case(b),
-            (Host::Ipv4(a), Host::Ipv4(b)) => a == b,
-            (Host::Ipv6(a), Host::Ipv6(b)) => a == b,
-            _ => false,
-        }
-    }
-
-    /// Whether the host is a loopback host: `localhost`, any `*.localhost` name (RFC 6761 §6.3),
-    /// `127.0.0.0/8`, `::1`, or an IPv4-mapped `::ffff:127.x.y.z`.
-    #[must_use]
-    pub fn is_loopback(&self) -> bool {
-        match self {
-            Host::Name(name) => {
-                name.eq_ignore_ascii_case("localhost") || ends_with_label(name, "localhost")
-            }
-            Host::Ipv4(ip) => ip.is_loopback(),
-            Host::Ipv6(ip) => {
-                ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
-            }
-        }
-    }
-}
-
-/// Whether `name` is a strict subdomain of `suffix` (`a.example.com` of `example.com`), ignoring
-/// ASCII case.
-pub(crate) fn ends_with_label(name: &str, suffix: &str) -> bool {
-    let Some(dot) = name.len().checked_sub(suffix.len() + 1) else {
-        return false;
-    };
-    dot > 0
-        && name.as_bytes().get(dot) == Some(&b'.')
-        && name
-            .get(dot + 1..)
-            .is_some_and(|tail| tail.eq_ignore_ascii_case(suffix))
-}
-
-/// A parsed `host[:port]`, borrowed from the request.
-///
-/// ```
-/// use crossguard::policy::{Host, HostPort};
-///
-/// let a = HostPort::parse(b"[::1]:8188").unwrap();
-/// assert_eq!(a.host(), Host::Ipv6(std::net::Ipv6Addr::LOCALHOST));
-/// assert_eq!(a.port(), Some(8188));
-/// assert!(HostPort::parse(b"LocalHost.:8188").unwrap().host().is_loopback());
-/// assert!(HostPort::parse(b"evil@victim").is_err());
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HostPort<'a> {
-    host: Host<'a>,
-    port: Option<u16>,
-}
-
-impl<'a> HostPort<'a> {
-    /// Parses a `Host` field value or an authority: `name`, `a.b.c.d` or `[ipv6]`, optionally
-    /// followed by `:port`. No userinfo, no percent-encoding, at most [`MAX_AUTHORITY_LEN`] bytes.
-    ///
-    /// # Errors
-    ///
-    /// [`Rejection::MalformedHost`] for anything else.
-    pub fn parse(value: &'a [u8]) -> Result<Self, Rejection> {
-        if value.len() > MAX_AUTHORITY_LEN {
-            return Err(Rejection::MalformedHost);
-        }
-        let (host, port) = split_host_port(value).ok_or(Rejection::MalformedHost)?;
-        let host = parse_host(host).ok_or(Rejection::MalformedHost)?;
-        let port = match port {
-            None | Some(b"") => None,
-            Some(digits) => Some(parse_port(digits, false).ok_or(Rejection::MalformedHost)?),
-        };
-        Ok(Self { host, port })
-    }
-
-    /// The host.
-    #[must_use]
-    pub fn host(&self) -> Host<'a> {
-        self.host
-    }
-
-    /// The port, when the authority names one.
-    #[must_use]
-    pub fn port(&self) -> Option<u16> {
-        self.port
-    }
-}
-
-/// Splits `host[:port]`, keeping IPv6 brackets with the host. `None` when a `:` appears where no
-/// port can be.
-pub(crate) fn split_host_port(value: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
-    if value.first() == Some(&b'[') {
-        let close = value.iter().position(|&b| b == b']')?;
-        let (host, rest) = value.split_at(close.checked_add(1)?);
-        match rest.split_first() {
-            None => Some((host, None)),
-            Some((b':', port)) => Some((host, Some(port))),
-            Some(_) => None,
-        }
-    } else {
-        match value.iter().position(|&b| b == b':') {
-            None => Some((value, None)),
-            Some(colon) => {
-                let (host, rest) = value.split_at(colon);
-                let port = rest.get(1..)?;
-                Some((host, Some(port)))
-            }
-        }
-    }
-}
-
-/// Parses a host: a bracketed IPv6 literal, a dotted-quad IPv4 address or a registered name of
-/// letters, digits, `-`, `.`, `_` and `~`. Names made only of digits and dots that are not a
-/// dotted quad (`127.1`, `0177.0.0.1`) are refused: browsers never send them and they are read as
-/// addresses by some resolvers.
-pub(crate) fn parse_host(host: &[u8]) -> Option<Host<'_>> {
-    if let Some(inner) = host.strip_prefix(b"[") {
-        let inner = inner.strip_suffix(b"]")?;
-        let text = std::str::from_utf8(inner).ok()?;
-        return text.parse::<Ipv6Addr>().ok().map(Host::Ipv6);
-    }
-    let host = host.strip_suffix(b".").unwrap_or(host);
-    if host.is_empty() || host.len() > MAX_HOST_LEN {
-        return None;
-    }
-    let allowed = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
-    if !host.iter().all(allowed) || host.split(|&b| b == b'.').any(<[u8]>::is_empty) {
-        return None;
-    }
-    let text = std::str::from_utf8(host).ok()?;
-    if host.iter().all(|b| b.is_ascii_digit() || *b == b'.') {
-        return text.parse::<Ipv4Addr>().ok().map(Host::Ipv4);
-    }
-    Some(Host::Name(text))
-}
-
-/// Parses a port. `strict` (for origins, which browsers serialise) refuses leading zeros and zero.
-pub(crate) fn parse_port(digits: &[u8], strict: bool) -> Option<u16> {
-    if digits.is_empty() || digits.len() > 5 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    if strict && digits.first() == Some(&b'0') {
-        return None;
-    }
-    let port = digits.iter().try_fold(0u32, |acc, d| {
-        acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
-    })?;
-    u16::try_from(port).ok()
-}
-
-/// Finds the authority of a request: the target's (HTTP/2 `:authority`, absolute-form) if it has
-/// one, else the single `Host` field.
-///
-/// Returns `Ok(None)` when there is none and none is required (HTTP/1.0, HTTP/2 without
-/// `:authority`).
-///
-/// # Errors
-///
-/// [`Rejection::DuplicateHost`] and [`Rejection::MalformedHost`] for a repeated or invalid `Host`
-/// (whatever the target, as RFC 9112 §3.2 requires) or an invalid target authority, and
-/// [`Rejection::MissingHost`] for an HTTP/1.1 request with neither.
-pub fn request_authority<'a>(
-    uri: &'a Uri,
-    version: Version,
-    headers: &'a HeaderMap,
-) -> Result<Option<HostPort<'a>>, Rejection> {
-    // RFC 9112 §3.2: more than one Host line, or an invalid one, is a 400 whatever the target.
-    let mut lines = headers.get_all(header::HOST).iter();
-    let host = match (lines.next(), lines.next()) {
-        (Some(_), Some(_)) => return Err(Rejection::DuplicateHost),
-        (Some(value), None) => Some(HostPort::parse(value.as_bytes())?),
-        (None, _) => None,
-    };
-    // RFC 9112 §3.2.2, RFC 9113 §8.3.1: the target's authority wins over Host.
-    if let Some(authority) = uri.authority() {
-        let text = authority.as_str();
-        if text.contains('@') {
-            return Err(Rejection::MalformedHost);
-        }
-        return HostPort::parse(text.as_bytes()).map(Some);
-    }
-    match host {
-        None if version == Version::HTTP_11 => Err(Rejection::MissingHost),
-        host => Ok(host),
-    }
-}
+use crate::authority::{Host, HostPort, ends_with_label, parse_host, parse_port, split_host_port};
+use crate::{ConfigError, HostMistake};
 
 /// An owned host, for allowlist entries.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,13 +34,13 @@ impl HostBuf {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum HostPattern {
-    Loopback,
+    Loopback { port: Option<u16> },
     Exact { host: HostBuf, port: Option<u16> },
     Domain { apex: Box<str>, port: Option<u16> },
 }
 
 /// The hosts a service answers to. A request for any other host is refused with `403`
-/// ([`Rejection::HostNotAllowed`]), which stops DNS rebinding: a page on `evil.example` whose name
+/// ([`Rejection::HostNotAllowed`](crate::Rejection::HostNotAllowed)), which stops DNS rebinding: a page on `evil.example` whose name
 /// was rebound to `127.0.0.1` still sends `Host: evil.example`.
 ///
 /// Entries:
@@ -264,7 +50,11 @@ enum HostPattern {
 /// | `localhost`, `192.168.1.5`, `[::1]` | that host, any port |
 /// | `localhost:8188`, `[::1]:8188` | that host and port; a request without a port matches entry ports 80 and 443 |
 /// | `.example.com` | `example.com` and every subdomain, any port (`.example.com:8443` for one port) |
-/// | `loopback` | `localhost`, `*.localhost`, `127.0.0.0/8`, `[::1]`, any port |
+/// | `loopback` | `localhost`, `*.localhost`, `127.0.0.0/8`, `[::1]` (and `[::ffff:127.x.y.z]`), any port |
+/// | `loopback:8188` | those hosts, port 8188 only |
+///
+/// A `.domain` entry whose domain is a public suffix (`.com`, `.co.uk`, `.github.io`, per the
+/// Public Suffix List) is refused: it would admit every site under it.
 ///
 /// ```
 /// use crossguard::policy::{HostAllowlist, HostPort};
@@ -301,41 +91,43 @@ impl HostAllowlist {
             entry: entry.to_owned(),
             why,
         };
-        if entry.eq_ignore_ascii_case("loopback") {
-            self.entries.push(HostPattern::Loopback);
-            return Ok(());
-        }
         if entry.contains("://") || entry.contains('/') {
-            return Err(invalid("give a host, not a URL (no scheme, no path)"));
+            return Err(invalid(HostMistake::Url));
         }
         if entry.contains('*') {
-            return Err(invalid(
-                "use `.example.com` for a domain and its subdomains",
-            ));
+            return Err(invalid(HostMistake::Wildcard));
         }
-        let bytes = entry.as_bytes();
-        let (host, port) = split_host_port(bytes).ok_or_else(|| invalid("not host[:port]"))?;
+        let (host, port) =
+            split_host_port(entry.as_bytes()).ok_or(invalid(HostMistake::NotHostPort))?;
         let port = match port {
             None => None,
-            Some(digits) => Some(parse_port(digits, true).ok_or_else(|| invalid("invalid port"))?),
+            Some(digits) => {
+                Some(parse_port(digits, true).ok_or(invalid(HostMistake::InvalidPort))?)
+            }
         };
-        if let Some(domain) = host.strip_prefix(b".") {
-            match parse_host(domain) {
-                Some(Host::Name(apex)) => {
-                    let apex = apex.to_ascii_lowercase().into_boxed_str();
-                    self.entries.push(HostPattern::Domain { apex, port });
-                    Ok(())
-                }
-                _ => Err(invalid("`.domain` needs a domain name after the dot")),
+        let pattern = if host.eq_ignore_ascii_case(b"loopback") {
+            HostPattern::Loopback { port }
+        } else if let Some(domain) = host.strip_prefix(b".") {
+            let Some(Host::Name(apex)) = parse_host(domain) else {
+                return Err(invalid(HostMistake::DomainNeedsName));
+            };
+            let apex = apex.to_ascii_lowercase();
+            if is_public_suffix(&apex) {
+                return Err(invalid(HostMistake::DomainIsPublicSuffix));
+            }
+            HostPattern::Domain {
+                apex: apex.into_boxed_str(),
+                port,
             }
         } else {
-            let host = parse_host(host).ok_or_else(|| invalid("not a host name or IP address"))?;
-            self.entries.push(HostPattern::Exact {
+            let host = parse_host(host).ok_or(invalid(HostMistake::NotAHost))?;
+            HostPattern::Exact {
                 host: HostBuf::from_host(host),
                 port,
-            });
-            Ok(())
-        }
+            }
+        };
+        self.entries.push(pattern);
+        Ok(())
     }
 
     /// Whether no entry was added.
@@ -349,7 +141,9 @@ impl HostAllowlist {
     pub fn allows(&self, authority: &HostPort<'_>) -> bool {
         let host = authority.host();
         self.entries.iter().any(|entry| match entry {
-            HostPattern::Loopback => host.is_loopback(),
+            HostPattern::Loopback { port } => {
+                host.is_loopback() && port_matches(*port, authority.port())
+            }
             HostPattern::Exact { host: want, port } => {
                 want.matches(&host) && port_matches(*port, authority.port())
             }
@@ -364,6 +158,14 @@ impl HostAllowlist {
             }
         })
     }
+}
+
+/// Whether `domain` (lower case) is itself a public suffix listed in the Public Suffix List, such
+/// as `com`, `co.uk` or `github.io`. Names the list does not know (`localhost`, `internal`) are not:
+/// they are the user's own.
+pub(crate) fn is_public_suffix(domain: &str) -> bool {
+    psl::suffix(domain.as_bytes())
+        .is_some_and(|suffix| suffix.is_known() && suffix.as_bytes() == domain.as_bytes())
 }
 
 /// An entry's port against a request's: an entry without a port takes any port; a request

@@ -5,11 +5,11 @@
 //! such as a path, userinfo (`http://evil@victim`) or non-ASCII bytes, is not an origin a browser
 //! sends and is refused as malformed.
 
-use crate::policy::Host;
-use crate::policy::host::{
-    HostBuf, HostPort, ends_with_label, parse_host, parse_port, split_host_port,
+use crate::authority::{
+    Host, HostPort, default_port, ends_with_label, parse_host, parse_port, split_host_port,
 };
-use crate::{ConfigError, Rejection};
+use crate::policy::host::{HostBuf, is_public_suffix};
+use crate::{ConfigError, OriginMistake, Rejection};
 
 /// Longest `Origin` value accepted. A maximal host name, a long scheme and a port fit easily.
 pub const MAX_ORIGIN_LEN: usize = 512;
@@ -42,18 +42,6 @@ pub enum Origin<'a> {
         /// The port as written, if any.
         port: Option<u16>,
     },
-}
-
-/// The default port of a scheme, for the schemes whose origins can name an HTTP service.
-#[must_use]
-pub(crate) fn default_port(scheme: &str) -> Option<u16> {
-    if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("ws") {
-        Some(80)
-    } else if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("wss") {
-        Some(443)
-    } else {
-        None
-    }
 }
 
 impl<'a> Origin<'a> {
@@ -165,6 +153,9 @@ enum OriginPattern {
 /// | `https://*.example.com` | any subdomain at any depth, not `https://example.com` itself |
 /// | `null` | the opaque origin `null` (rarely what you want) |
 ///
+/// A wildcard whose domain is a public suffix (`https://*.com`, `https://*.co.uk`,
+/// `https://*.github.io`, per the Public Suffix List) is refused: it would trust every site under it.
+///
 /// ```
 /// use crossguard::policy::{Origin, OriginAllowlist};
 ///
@@ -207,41 +198,43 @@ impl OriginAllowlist {
             return Ok(());
         }
         let Some((scheme, rest)) = entry.split_once("://") else {
-            return Err(invalid("an origin is scheme://host[:port]"));
+            return Err(invalid(OriginMistake::NotAnOrigin));
         };
         if rest.ends_with('/') {
-            return Err(invalid("an origin has no path: remove the trailing slash"));
+            return Err(invalid(OriginMistake::TrailingSlash));
         }
         if rest.contains(['/', '?', '#']) {
-            return Err(invalid("an origin has no path, query or fragment"));
+            return Err(invalid(OriginMistake::HasPath));
         }
         if rest.contains('@') {
-            return Err(invalid("an origin has no userinfo"));
+            return Err(invalid(OriginMistake::HasUserinfo));
         }
         let (wildcard, rest) = match rest.strip_prefix("*.") {
             Some(rest) => (true, rest),
             None => (false, rest),
         };
         if rest.contains('*') {
-            return Err(invalid(
-                "`*` may only be the whole leftmost label, as in https://*.example.com",
-            ));
+            return Err(invalid(OriginMistake::MisplacedWildcard));
         }
         let rebuilt = format!("{scheme}://{rest}");
         let parsed =
-            Origin::parse(rebuilt.as_bytes()).map_err(|_| invalid("not a valid origin"))?;
+            Origin::parse(rebuilt.as_bytes()).map_err(|_| invalid(OriginMistake::Invalid))?;
         let Origin::Tuple { scheme, host, port } = parsed else {
-            return Err(invalid("not a valid origin"));
+            return Err(invalid(OriginMistake::Invalid));
         };
         let port = port.or_else(|| default_port(scheme));
         let scheme = scheme.to_ascii_lowercase().into_boxed_str();
         let pattern = if wildcard {
             let Host::Name(domain) = host else {
-                return Err(invalid("a wildcard needs a domain name, not an IP address"));
+                return Err(invalid(OriginMistake::WildcardOnAddress));
             };
+            let domain = domain.to_ascii_lowercase();
+            if is_public_suffix(&domain) {
+                return Err(invalid(OriginMistake::WildcardOnPublicSuffix));
+            }
             OriginPattern::Subdomains {
                 scheme,
-                domain: domain.to_ascii_lowercase().into(),
+                domain: domain.into_boxed_str(),
                 port,
             }
         } else {

@@ -1,7 +1,9 @@
 //! `Sec-WebSocket-Extensions` parsing (RFC 6455 §9.1) and permessage-deflate negotiation
 //! (RFC 7692 §7).
 //!
-//! Offers are tried in the client's order. An offer this server cannot accept as written (an
+//! Extension and parameter names compare case-sensitively, as python-websockets, Node `ws` and
+//! Chromium compare them (`PERMESSAGE-DEFLATE` is another, unknown extension); whitespace around
+//! `;` and `=` is allowed. Offers are tried in the client's order. An offer this server cannot accept as written (an
 //! unknown or repeated parameter, a value on a flag, window bits that are not exactly a decimal
 //! 8 to 15) is *declined* and the next one is tried; a header that breaks the grammar rejects the
 //! handshake. Work is linear in the header and capped by the constants below.
@@ -11,7 +13,7 @@ use std::fmt;
 use http::HeaderValue;
 
 use super::field_list::is_tchar;
-use crate::{ConfigError, Rejection};
+use crate::{ConfigError, DeflateMistake, Rejection};
 
 /// Most bytes of `Sec-WebSocket-Extensions`, all field lines together.
 pub const MAX_EXTENSIONS_HEADER_LEN: usize = 4096;
@@ -109,7 +111,7 @@ impl DeflateConfig {
                 Err(ConfigError::InvalidDeflate {
                     name,
                     value,
-                    why: "must be 8..=15",
+                    why: DeflateMistake::OutOfRange,
                 })
             }
         };
@@ -119,7 +121,7 @@ impl DeflateConfig {
             return Err(ConfigError::InvalidDeflate {
                 name: "server_max_window_bits",
                 value: 8,
-                why: "needs accept_server_window_bits_8(true)",
+                why: DeflateMistake::NeedsWindowBits8,
             });
         }
         Ok(())
@@ -334,8 +336,11 @@ where
                 }
                 cur.skip_ows();
                 let param_name = cur.token()?;
+                // RFC 6455 §9.1 inherits RFC 2616's implied linear whitespace: `bits = 10`.
+                cur.skip_ows();
                 let value = if cur.peek() == Some(b'=') {
                     cur.pos += 1;
+                    cur.skip_ows();
                     Some(match cur.peek()? {
                         b'"' => cur.quoted()?,
                         _ => Value {
@@ -378,22 +383,22 @@ impl Offer {
         let mut offer = Self::default();
         for param in params {
             let name = param.name;
-            if name.eq_ignore_ascii_case(b"server_no_context_takeover") {
+            if name == b"server_no_context_takeover" {
                 if offer.server_no_context_takeover || param.value.is_some() {
                     return None;
                 }
                 offer.server_no_context_takeover = true;
-            } else if name.eq_ignore_ascii_case(b"client_no_context_takeover") {
+            } else if name == b"client_no_context_takeover" {
                 if offer.client_no_context_takeover || param.value.is_some() {
                     return None;
                 }
                 offer.client_no_context_takeover = true;
-            } else if name.eq_ignore_ascii_case(b"server_max_window_bits") {
+            } else if name == b"server_max_window_bits" {
                 if offer.server_max_window_bits.is_some() {
                     return None;
                 }
                 offer.server_max_window_bits = Some(param.value?.window_bits()?);
-            } else if name.eq_ignore_ascii_case(b"client_max_window_bits") {
+            } else if name == b"client_max_window_bits" {
                 if offer.client_max_window_bits.is_some() {
                     return None;
                 }
@@ -476,7 +481,7 @@ where
     let mut agreed = None;
     for_each_extension(lines, |name, params| {
         if let (None, Some(config)) = (agreed, config) {
-            if name.eq_ignore_ascii_case(PERMESSAGE_DEFLATE.as_bytes()) {
+            if name == PERMESSAGE_DEFLATE.as_bytes() {
                 agreed = Offer::parse(params).and_then(|offer| offer.answer(config));
             }
         }

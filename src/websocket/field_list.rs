@@ -65,3 +65,12 @@ pub(crate) fn is_tchar(b: u8) -> bool {
 pub(crate) fn is_token(bytes: &[u8]) -> bool {
     !bytes.is_empty() && bytes.iter().all(|&b| is_tchar(b))
 }
+
+/// Whether `needle` (lower case) occurs anywhere in `haystack`, ignoring ASCII case. Linear in the
+/// haystack for the short needles used here.
+pub(crate) fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty()
+        && haystack
+            .windows(needle.len())
+            .any(|window| window.eq_ignore_ascii_case(needle))
+}

@@ -48,8 +48,9 @@ pub use deflate::{
 };
 pub use protocol::{MAX_PROTOCOL_HEADER_LEN, MAX_PROTOCOLS, select_protocol};
 
-use crate::policy::request_authority;
-use crate::{ConfigError, Rejection, RequestHead};
+use crate::authority::request_authority;
+use crate::explain::{Check, Finding, Outcome, Recorder};
+use crate::{ConfigError, ProtocolMistake, Rejection, RequestHead};
 
 /// The server's WebSocket settings: subprotocols in order of preference, and permessage-deflate.
 ///
@@ -89,12 +90,13 @@ impl WebSocketConfig {
                 why,
             };
             if !field_list::is_token(name.as_bytes()) {
-                return Err(invalid("not an RFC 9110 token"));
+                return Err(invalid(ProtocolMistake::NotAToken));
             }
             if names.iter().any(|known| known == name) {
-                return Err(invalid("listed twice"));
+                return Err(invalid(ProtocolMistake::Duplicate));
             }
-            let value = HeaderValue::from_str(name).map_err(|_| invalid("not a header value"))?;
+            let value =
+                HeaderValue::from_str(name).map_err(|_| invalid(ProtocolMistake::NotAToken))?;
             // The first clone moves the bytes to shared storage; doing it here means handshakes
             // copy the chosen name with a reference count, never an allocation.
             drop(value.clone());
@@ -187,16 +189,40 @@ impl Handshake {
     }
 }
 
-/// Whether the request is a WebSocket opening handshake: its `Upgrade` list holds `websocket`
-/// (whatever the method or version, so a malformed one is validated, not passed through), or it
-/// is an extended CONNECT with `:protocol` `websocket` (RFC 8441).
-#[must_use]
+/// Whether the request is to be judged as a WebSocket opening handshake: its `Upgrade` list holds
+/// the `websocket` token (whatever the method or version, so a malformed one is validated, not
+/// passed through), or it is an extended CONNECT with `:protocol` `websocket` (RFC 8441).
 ///
-/// When the server framework does not expose `:protocol` (see [`RequestHead::with_protocol`] and
-/// the `hyper` feature), an HTTP/2 or HTTP/3 CONNECT carrying `Sec-WebSocket-Version` is taken for
-/// a handshake too, so it is validated and its Origin checked rather than passed through.
+/// It fails closed on near-handshakes that an inner server might still upgrade: a request that
+/// carries `Sec-WebSocket-Key`, or whose `Upgrade` merely contains `websocket` (`websocket/13`,
+/// `"websocket"`), is a handshake too, so it is validated (and refused as malformed) rather than
+/// passed through with its Origin unchecked. When the server framework does not expose
+/// `:protocol` (see [`RequestHead::with_protocol`] and the `hyper` feature), an HTTP/2 or HTTP/3
+/// CONNECT carrying `Sec-WebSocket-Version` is taken for a handshake for the same reason.
+///
+/// ```
+/// use crossguard::RequestHead;
+/// use crossguard::websocket::is_handshake;
+/// use http::Request;
+///
+/// let judge = |upgrade: &str| {
+///     let request = Request::get("/ws").header("upgrade", upgrade).body(()).unwrap();
+///     is_handshake(&RequestHead::from_request(&request))
+/// };
+/// assert!(judge("websocket"));
+/// assert!(judge("websocket/13")); // not the token, but an inner server may match it
+/// assert!(!judge("h2c"));
+/// ```
+#[must_use]
 pub fn is_handshake(head: &RequestHead<'_>) -> bool {
-    if field_list::contains_token(head.headers().get_all(UPGRADE), "websocket") {
+    let headers = head.headers();
+    let upgrade = headers.get_all(UPGRADE);
+    if field_list::contains_token(&upgrade, "websocket")
+        || headers.contains_key(SEC_WEBSOCKET_KEY)
+        || upgrade
+            .iter()
+            .any(|value| field_list::contains_ignore_case(value.as_bytes(), b"websocket"))
+    {
         return true;
     }
     if head.method() != Method::CONNECT || head.version() < Version::HTTP_2 {
@@ -204,7 +230,7 @@ pub fn is_handshake(head: &RequestHead<'_>) -> bool {
     }
     match head.protocol() {
         Some(protocol) => protocol.eq_ignore_ascii_case("websocket"),
-        None => head.headers().contains_key(SEC_WEBSOCKET_VERSION),
+        None => headers.contains_key(SEC_WEBSOCKET_VERSION),
     }
 }
 
@@ -212,10 +238,10 @@ pub fn is_handshake(head: &RequestHead<'_>) -> bool {
 ///
 /// | check | rejection |
 /// |---|---|
+/// | `Host`: one, well-formed, agreeing with the target (HTTP/1.1) | [`Rejection::MissingHost`], [`Rejection::DuplicateHost`], [`Rejection::MalformedHost`], [`Rejection::HostMismatch`] (400) |
 /// | HTTP/1.1 or later; HTTP/2+ only as CONNECT with `:protocol: websocket` | [`Rejection::WebSocketHttpVersion`] (400) |
-/// | `Upgrade` holds `websocket` | [`Rejection::WebSocketUpgrade`] (400) |
+/// | `Upgrade` holds the `websocket` token | [`Rejection::WebSocketUpgrade`] (400) |
 /// | method `GET` (HTTP/1.1) | [`Rejection::WebSocketMethodNotAllowed`] (405, `Allow: GET`) |
-/// | `Host` present (HTTP/1.1) | [`Rejection::MissingHost`], [`Rejection::DuplicateHost`], [`Rejection::MalformedHost`] (400) |
 /// | `Connection` holds the `upgrade` token | [`Rejection::WebSocketConnection`] (400) |
 /// | one `Sec-WebSocket-Key`, base64 of 16 bytes (HTTP/1.1) | [`Rejection::InvalidWebSocketKey`] (400) |
 /// | one `Sec-WebSocket-Version`, exactly `13` | [`Rejection::UnsupportedWebSocketVersion`] (426) |
@@ -226,67 +252,114 @@ pub fn is_handshake(head: &RequestHead<'_>) -> bool {
 ///
 /// The first failing check, in the order of the table.
 pub fn verify(head: &RequestHead<'_>, config: &WebSocketConfig) -> Result<Handshake, Rejection> {
-    verify_with(head, config, true)
+    request_authority(head.uri(), head.version(), head.headers())?;
+    validate(head, config, &mut ())
 }
 
-/// [`verify`], optionally without the Host check (the policy has already made it).
-pub(crate) fn verify_with(
+/// Records a handshake check's result and passes it on.
+fn step<R: Recorder>(
+    recorder: &mut R,
+    check: Check,
+    result: Result<(), Rejection>,
+) -> Result<(), Rejection> {
+    recorder.record(
+        check,
+        match result {
+            Ok(()) => Outcome::Passed(Finding::Valid),
+            Err(rejection) => Outcome::Refused(rejection),
+        },
+    );
+    result
+}
+
+/// Every handshake check of [`verify`] after the Host, recording each outcome. The policy calls it
+/// after its own Host check.
+pub(crate) fn validate<R: Recorder>(
     head: &RequestHead<'_>,
     config: &WebSocketConfig,
-    check_host: bool,
+    recorder: &mut R,
 ) -> Result<Handshake, Rejection> {
     let headers = head.headers();
     let upgrade_websocket = field_list::contains_token(headers.get_all(UPGRADE), "websocket");
     let accept = if head.version() >= Version::HTTP_2 {
         // Connection-specific fields are forbidden in HTTP/2 (RFC 9113 §8.2.2).
-        if upgrade_websocket {
-            return Err(Rejection::WebSocketHttpVersion);
-        }
-        let extended = head.method() == Method::CONNECT
-            && head
-                .protocol()
-                .is_none_or(|p| p.eq_ignore_ascii_case("websocket"));
-        if !extended {
-            return Err(Rejection::WebSocketUpgrade);
-        }
+        let version = if upgrade_websocket {
+            Err(Rejection::WebSocketHttpVersion)
+        } else {
+            Ok(())
+        };
+        step(recorder, Check::HttpVersion, version)?;
+        let websocket = head
+            .protocol()
+            .is_none_or(|p| p.eq_ignore_ascii_case("websocket"));
+        let upgrade = if websocket {
+            Ok(())
+        } else {
+            Err(Rejection::WebSocketUpgrade)
+        };
+        step(recorder, Check::Upgrade, upgrade)?;
+        let method = if head.method() == Method::CONNECT {
+            Ok(())
+        } else {
+            Err(Rejection::WebSocketUpgrade)
+        };
+        step(recorder, Check::Method, method)?;
+        // RFC 8441 §5: no Connection, no key, no accept over HTTP/2.
+        recorder.record(Check::Connection, Outcome::Absent);
+        recorder.record(Check::SecWebSocketKey, Outcome::Absent);
         None
     } else {
-        if head.version() < Version::HTTP_11 {
-            return Err(Rejection::WebSocketHttpVersion);
-        }
-        if !upgrade_websocket {
-            return Err(Rejection::WebSocketUpgrade);
-        }
-        if head.method() != Method::GET {
-            return Err(Rejection::WebSocketMethodNotAllowed);
-        }
-        if check_host {
-            request_authority(head.uri(), head.version(), headers)?;
-        }
-        if !field_list::contains_token(headers.get_all(CONNECTION), "upgrade") {
-            return Err(Rejection::WebSocketConnection);
-        }
+        let version = if head.version() < Version::HTTP_11 {
+            Err(Rejection::WebSocketHttpVersion)
+        } else {
+            Ok(())
+        };
+        step(recorder, Check::HttpVersion, version)?;
+        let upgrade = if upgrade_websocket {
+            Ok(())
+        } else {
+            Err(Rejection::WebSocketUpgrade)
+        };
+        step(recorder, Check::Upgrade, upgrade)?;
+        let method = if head.method() == Method::GET {
+            Ok(())
+        } else {
+            Err(Rejection::WebSocketMethodNotAllowed)
+        };
+        step(recorder, Check::Method, method)?;
+        let connection = if field_list::contains_token(headers.get_all(CONNECTION), "upgrade") {
+            Ok(())
+        } else {
+            Err(Rejection::WebSocketConnection)
+        };
+        step(recorder, Check::Connection, connection)?;
         let mut keys = headers.get_all(SEC_WEBSOCKET_KEY).iter();
         let key = match (keys.next(), keys.next()) {
-            (Some(key), None) if is_valid_key(key.as_bytes()) => key,
-            _ => return Err(Rejection::InvalidWebSocketKey),
+            (Some(key), None) if is_valid_key(key.as_bytes()) => Ok(key),
+            _ => Err(Rejection::InvalidWebSocketKey),
         };
-        Some(accept_key(key.as_bytes()))
+        step(recorder, Check::SecWebSocketKey, key.map(|_| ()))?;
+        key.ok().map(|key| accept_key(key.as_bytes()))
     };
     let mut versions = headers.get_all(SEC_WEBSOCKET_VERSION).iter();
-    match (versions.next(), versions.next()) {
-        (Some(version), None) if version == "13" => {}
-        _ => return Err(Rejection::UnsupportedWebSocketVersion),
-    }
-    let protocol =
-        select_protocol(headers.get_all(SEC_WEBSOCKET_PROTOCOL), &config.protocols)?.cloned();
-    let deflate = negotiate_deflate(
-        headers.get_all(SEC_WEBSOCKET_EXTENSIONS),
-        config.deflate.as_ref(),
+    let version = match (versions.next(), versions.next()) {
+        (Some(version), None) if version == "13" => Ok(()),
+        _ => Err(Rejection::UnsupportedWebSocketVersion),
+    };
+    step(recorder, Check::SecWebSocketVersion, version)?;
+    let offered = headers.get_all(SEC_WEBSOCKET_PROTOCOL);
+    let protocol = select_protocol(offered, &config.protocols).map(Option::<&HeaderValue>::cloned);
+    step(
+        recorder,
+        Check::SecWebSocketProtocol,
+        protocol.as_ref().map(|_| ()).map_err(|r| *r),
     )?;
+    let offered = headers.get_all(SEC_WEBSOCKET_EXTENSIONS);
+    let deflate = negotiate_deflate(offered, config.deflate.as_ref());
+    step(recorder, Check::SecWebSocketExtensions, deflate.map(|_| ()))?;
     Ok(Handshake {
         accept,
-        protocol,
-        deflate,
+        protocol: protocol?,
+        deflate: deflate?,
     })
 }

@@ -1,4 +1,7 @@
 //! `crossguard check`: explains the verdict crossguard gives a request head.
+//!
+//! The lines come from the library's [`Policy::explain`]; the response is the one the very
+//! [`GuardLayer`] a service uses sends. Nothing here judges a field.
 
 mod input;
 mod report;
@@ -13,7 +16,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use clap::Args;
-use crossguard::{GuardLayer, Policy, Verdict};
+use crossguard::{GuardLayer, Policy, RequestHead, Verdict};
 use http::{Request, Response};
 use tower_layer::Layer as _;
 use tower_service::Service;
@@ -103,10 +106,15 @@ pub(crate) fn run(check: &Check) -> ExitCode {
         Err(err) => return fail(&err.to_string()),
     };
     let request = head.to_request();
+    let explanation = policy.explain(&RequestHead::from_request(&request));
     let Some(outcome) = run_guard(&policy, request.clone()) else {
         return fail("internal error: the guard did not answer at once");
     };
-    let report = report::Report::new(&policy, &request, &outcome);
+    // The layer runs the same decision; it is asked only for the exact response it sends.
+    if explanation.result().is_ok() != outcome.verdict.is_some() {
+        return fail("internal error: the guard layer and the explanation disagree");
+    }
+    let report = report::Report::new(&explanation, &request, &outcome, policy.is_report_only());
     if check.json {
         println!("{}", report.json());
     } else {

@@ -1,22 +1,17 @@
-//! The report: per-field lines for people, one JSON object for programs.
+//! The report: one line per check of the library's explanation for people, one JSON object for
+//! programs. Nothing here judges a field: marks and words come from the [`Explanation`].
 
 use std::fmt::Write as _;
 
-use crossguard::policy::{
-    Origin, SEC_FETCH_DEST, SEC_FETCH_MODE, SEC_FETCH_SITE, SecFetchDest, SecFetchMode,
-    SecFetchSite, request_authority,
-};
-use crossguard::websocket::is_handshake;
-use crossguard::{Policy, Rejection, RequestHead, Rule};
+use crossguard::explain::{Check, Finding, Outcome, Step};
+use crossguard::policy::{SecFetchDest, SecFetchSite};
+use crossguard::websocket::Handshake;
+use crossguard::{Explanation, Rejection, Rule};
 use http::header::{self, HeaderName};
 use http::{HeaderMap, Request, StatusCode};
 use serde_json::json;
 
-use super::Outcome;
-
-const GOOD: &str = "✓";
-const BAD: &str = "✗";
-const INFO: &str = "·";
+use super::Outcome as LayerOutcome;
 
 /// Everything the report says.
 pub(crate) struct Report {
@@ -48,43 +43,55 @@ fn header_pairs(headers: &HeaderMap) -> impl Iterator<Item = (String, String)> +
 }
 
 impl Report {
-    pub(crate) fn new(policy: &Policy, request: &Request<()>, outcome: &Outcome) -> Self {
-        let head = RequestHead::from_request(request);
-        let refused = outcome.response.extensions().get::<Rejection>().copied();
-        let (allowed, rejection, rule) = match (&outcome.verdict, refused) {
-            (Some(verdict), _) => (true, verdict.reported(), verdict.rule()),
-            (None, Some(rejection)) => (false, Some(rejection), rejection.rule()),
-            // The guard always attaches one or the other; report the impossible honestly.
-            (None, None) => (false, None, Rule::HeaderSyntax),
+    /// The report of `explanation`, with the response the guard layer gave (`layer`).
+    pub(crate) fn new(
+        explanation: &Explanation,
+        request: &Request<()>,
+        layer: &LayerOutcome,
+        report_only: bool,
+    ) -> Self {
+        let (allowed, rejection, rule, handshake) = match explanation.result() {
+            Ok(verdict) => (
+                true,
+                verdict.reported(),
+                verdict.rule(),
+                verdict.handshake(),
+            ),
+            Err(rejection) => (false, Some(*rejection), rejection.rule(), None),
         };
-        let handshake = outcome.verdict.as_ref().and_then(|v| v.handshake());
         let mut response_headers = Vec::new();
         let status = if !allowed {
-            response_headers.extend(header_pairs(outcome.response.headers()));
-            Some(outcome.response.status())
+            response_headers.extend(header_pairs(layer.response.headers()));
+            Some(layer.response.status())
         } else if let Some(handshake) = handshake {
             response_headers.extend(header_pairs(&handshake.response_headers()));
-            response_headers.extend(header_pairs(outcome.response.headers()));
+            response_headers.extend(header_pairs(layer.response.headers()));
             Some(handshake.status())
         } else {
-            response_headers.extend(header_pairs(outcome.response.headers()));
+            response_headers.extend(header_pairs(layer.response.headers()));
             None
         };
-        let websocket = is_handshake(&head).then(|| WebSocketAnswer {
+        let websocket = explanation.is_handshake().then(|| WebSocketAnswer {
             accept: handshake
-                .and_then(|h| h.accept())
+                .and_then(Handshake::accept)
                 .map(|a| a.as_str().to_owned()),
-            protocol: handshake.and_then(|h| h.protocol()).map(str::to_owned),
-            extensions: handshake.and_then(|h| h.deflate()).map(ToString::to_string),
+            protocol: handshake.and_then(Handshake::protocol).map(str::to_owned),
+            extensions: handshake
+                .and_then(Handshake::deflate)
+                .map(ToString::to_string),
         });
-        let body = (!allowed).then(|| outcome.response.body().clone());
+        let body = (!allowed).then(|| layer.response.body().clone());
         let request_line = format!(
             "{} {} {:?}",
             request.method(),
             request.uri(),
             request.version()
         );
-        let mut report = Self {
+        let lines = explanation
+            .steps()
+            .map(|step| describe(step, request, handshake))
+            .collect();
+        Self {
             allowed,
             status,
             rejection,
@@ -92,267 +99,14 @@ impl Report {
             websocket,
             response_headers,
             body,
-            lines: Vec::new(),
+            lines,
             request_line,
-            report_only: policy.is_report_only(),
-        };
-        report.describe(policy, &head);
-        report
+            report_only,
+        }
     }
 
     pub(crate) fn allowed(&self) -> bool {
         self.allowed
-    }
-
-    fn line(&mut self, mark: &'static str, field: &'static str, text: impl Into<String>) {
-        self.lines.push((mark, field, text.into()));
-    }
-
-    /// One line per signal, describing what the policy saw.
-    fn describe(&mut self, policy: &Policy, head: &RequestHead<'_>) {
-        let headers = head.headers();
-        match request_authority(head.uri(), head.version(), headers) {
-            Err(rejection) => self.line(BAD, "Host", rejection.to_string()),
-            Ok(None) => self.line(
-                INFO,
-                "Host",
-                "none (allowed for HTTP/1.0 and HTTP/2 without :authority)",
-            ),
-            Ok(Some(authority)) => {
-                let shown = head
-                    .uri()
-                    .authority()
-                    .map(|a| a.as_str().to_owned())
-                    .or_else(|| {
-                        headers
-                            .get(header::HOST)
-                            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                    })
-                    .unwrap_or_default();
-                match policy.hosts() {
-                    None => self.line(GOOD, "Host", format!("{shown} (no host allowlist)")),
-                    Some(hosts) if hosts.allows(&authority) => {
-                        self.line(GOOD, "Host", format!("{shown} is in the host allowlist"))
-                    }
-                    Some(_) => {
-                        self.line(BAD, "Host", format!("{shown} is not in the host allowlist"))
-                    }
-                }
-            }
-        }
-
-        let authority = request_authority(head.uri(), head.version(), headers)
-            .ok()
-            .flatten();
-        match single(headers, &header::ORIGIN) {
-            Field::Absent => self.line(INFO, "Origin", "absent"),
-            Field::Repeated => self.line(BAD, "Origin", "repeated"),
-            Field::One(value) => {
-                let shown = String::from_utf8_lossy(value).into_owned();
-                match Origin::parse(value) {
-                    Err(_) => self.line(BAD, "Origin", format!("{shown:?} is not an origin")),
-                    Ok(origin) if policy.origins().contains(&origin) => {
-                        self.line(GOOD, "Origin", format!("{shown} is allowlisted"))
-                    }
-                    Ok(Origin::Null) => {
-                        self.line(BAD, "Origin", "null (an opaque origin: identifies nobody)")
-                    }
-                    Ok(origin) if authority.is_some_and(|a| origin.is_same_authority(&a)) => self
-                        .line(
-                            GOOD,
-                            "Origin",
-                            format!("{shown} is the request's own origin"),
-                        ),
-                    Ok(_) => self.line(
-                        BAD,
-                        "Origin",
-                        format!("{shown} is another origin, not allowlisted"),
-                    ),
-                }
-            }
-        }
-
-        match single(headers, &SEC_FETCH_SITE) {
-            Field::Absent => self.line(
-                INFO,
-                "Sec-Fetch-Site",
-                "absent (old browser, or not a browser)",
-            ),
-            Field::Repeated => self.line(BAD, "Sec-Fetch-Site", "repeated"),
-            Field::One(_) => match headers.get(SEC_FETCH_SITE).map(SecFetchSite::parse) {
-                Some(Ok(SecFetchSite::SameOrigin)) => {
-                    self.line(GOOD, "Sec-Fetch-Site", "same-origin")
-                }
-                Some(Ok(SecFetchSite::None)) => {
-                    self.line(GOOD, "Sec-Fetch-Site", "none (user-initiated)")
-                }
-                Some(Ok(SecFetchSite::SameSite)) if policy.allows_same_site() => {
-                    self.line(GOOD, "Sec-Fetch-Site", "same-site (allowed by opt-in)")
-                }
-                Some(Ok(SecFetchSite::SameSite)) => self.line(
-                    BAD,
-                    "Sec-Fetch-Site",
-                    "same-site (another origin of this site; not allowed)",
-                ),
-                Some(Ok(SecFetchSite::CrossSite)) => self.line(BAD, "Sec-Fetch-Site", "cross-site"),
-                Some(Ok(_)) => self.line(
-                    BAD,
-                    "Sec-Fetch-Site",
-                    "unknown value (treated as cross-site)",
-                ),
-                _ => self.line(BAD, "Sec-Fetch-Site", "malformed"),
-            },
-        }
-        match single(headers, &SEC_FETCH_MODE) {
-            Field::Absent => self.line(INFO, "Sec-Fetch-Mode", "absent"),
-            Field::Repeated => self.line(BAD, "Sec-Fetch-Mode", "repeated"),
-            Field::One(value) => match headers.get(SEC_FETCH_MODE).map(SecFetchMode::parse) {
-                Some(Ok(SecFetchMode::Navigate)) => self.line(GOOD, "Sec-Fetch-Mode", "navigate"),
-                Some(Ok(_)) => self.line(
-                    INFO,
-                    "Sec-Fetch-Mode",
-                    String::from_utf8_lossy(value).into_owned(),
-                ),
-                _ => self.line(BAD, "Sec-Fetch-Mode", "malformed"),
-            },
-        }
-        match single(headers, &SEC_FETCH_DEST) {
-            Field::Absent => self.line(INFO, "Sec-Fetch-Dest", "absent"),
-            Field::Repeated => self.line(BAD, "Sec-Fetch-Dest", "repeated"),
-            Field::One(value) => match headers.get(SEC_FETCH_DEST).map(SecFetchDest::parse) {
-                Some(Ok(SecFetchDest::Object | SecFetchDest::Embed)) => self.line(
-                    BAD,
-                    "Sec-Fetch-Dest",
-                    format!(
-                        "{} (plugin content, never a navigation)",
-                        String::from_utf8_lossy(value)
-                    ),
-                ),
-                Some(Ok(_)) => self.line(
-                    INFO,
-                    "Sec-Fetch-Dest",
-                    String::from_utf8_lossy(value).into_owned(),
-                ),
-                _ => self.line(BAD, "Sec-Fetch-Dest", "malformed"),
-            },
-        }
-        if self.websocket.is_some() {
-            self.describe_handshake(head);
-        }
-    }
-
-    /// The handshake fields, in the order the verifier checks them: those before a failing field
-    /// passed, those after it were not reached.
-    fn describe_handshake(&mut self, head: &RequestHead<'_>) {
-        let headers = head.headers();
-        let show = |name: HeaderName| {
-            let values: Vec<String> = headers
-                .get_all(name)
-                .iter()
-                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-                .collect();
-            if values.is_empty() {
-                "absent".to_owned()
-            } else {
-                values.join(" | ")
-            }
-        };
-        let answer = self.websocket.as_ref();
-        let accept = answer.and_then(|a| a.accept.clone());
-        let protocol = answer.and_then(|a| a.protocol.clone());
-        let extensions = answer.and_then(|a| a.extensions.clone());
-        let fields: [(&'static str, Rejection, String); 8] = [
-            (
-                "HTTP version",
-                Rejection::WebSocketHttpVersion,
-                format!("{:?}", head.version()),
-            ),
-            (
-                "Upgrade",
-                Rejection::WebSocketUpgrade,
-                show(header::UPGRADE),
-            ),
-            (
-                "Method",
-                Rejection::WebSocketMethodNotAllowed,
-                head.method().to_string(),
-            ),
-            (
-                "Connection",
-                Rejection::WebSocketConnection,
-                show(header::CONNECTION),
-            ),
-            (
-                "Sec-WebSocket-Key",
-                Rejection::InvalidWebSocketKey,
-                match &accept {
-                    Some(accept) => {
-                        format!("{} (accept {accept})", show(header::SEC_WEBSOCKET_KEY))
-                    }
-                    None => show(header::SEC_WEBSOCKET_KEY),
-                },
-            ),
-            (
-                "Sec-WebSocket-Version",
-                Rejection::UnsupportedWebSocketVersion,
-                show(header::SEC_WEBSOCKET_VERSION),
-            ),
-            (
-                "Sec-WebSocket-Protocol",
-                Rejection::MalformedWebSocketProtocol,
-                match &protocol {
-                    Some(chosen) => format!(
-                        "{} (selected {chosen})",
-                        show(header::SEC_WEBSOCKET_PROTOCOL)
-                    ),
-                    None => format!("{} (none selected)", show(header::SEC_WEBSOCKET_PROTOCOL)),
-                },
-            ),
-            (
-                "Sec-WebSocket-Extensions",
-                Rejection::MalformedWebSocketExtensions,
-                match &extensions {
-                    Some(agreed) => format!(
-                        "{} (agreed {agreed})",
-                        show(header::SEC_WEBSOCKET_EXTENSIONS)
-                    ),
-                    None => format!(
-                        "{} (no extension agreed)",
-                        show(header::SEC_WEBSOCKET_EXTENSIONS)
-                    ),
-                },
-            ),
-        ];
-        let failing = self
-            .rejection
-            .and_then(|r| fields.iter().position(|(_, f, _)| *f == r));
-        // The Host and repeated signal fields are checked before the handshake: when one of them
-        // refused the request, no handshake field was looked at.
-        let not_reached = matches!(
-            self.rejection,
-            Some(
-                Rejection::MissingHost
-                    | Rejection::DuplicateHost
-                    | Rejection::MalformedHost
-                    | Rejection::HostNotAllowed
-                    | Rejection::DuplicateHeader(_)
-            )
-        );
-        for (index, (name, _, text)) in fields.into_iter().enumerate() {
-            let mark = match failing {
-                Some(f) if index < f => GOOD,
-                Some(f) if index == f => BAD,
-                Some(_) => INFO,
-                None if not_reached => INFO,
-                None => GOOD,
-            };
-            let text = if mark == INFO {
-                format!("{text} (not checked)")
-            } else {
-                text
-            };
-            self.line(mark, name, text);
-        }
     }
 
     fn verdict_line(&self) -> String {
@@ -446,17 +200,136 @@ impl Report {
     }
 }
 
-enum Field<'a> {
-    Absent,
-    One(&'a [u8]),
-    Repeated,
+const PASSED: &str = "✓";
+const REFUSED: &str = "✗";
+const NOT_DECISIVE: &str = "·";
+
+/// One report line: the mark of the step's outcome, the check's name, and what was read.
+fn describe(
+    step: Step,
+    request: &Request<()>,
+    handshake: Option<&Handshake>,
+) -> (&'static str, &'static str, String) {
+    let value = shown(step.check, request);
+    let mark = match step.outcome {
+        Outcome::Passed(_) | Outcome::Allowed(_) => PASSED,
+        Outcome::Refused(_) => REFUSED,
+        _ => NOT_DECISIVE,
+    };
+    let text = match step.outcome {
+        Outcome::Refused(rejection) => match value {
+            Some(value) => format!("{value}: {rejection}"),
+            None => format!("absent: {rejection}"),
+        },
+        Outcome::Absent => match step.check {
+            Check::SecFetchSite => "absent (old browser, or not a browser)".to_owned(),
+            Check::Connection | Check::SecWebSocketKey => {
+                "absent (not used over HTTP/2)".to_owned()
+            }
+            _ => "absent".to_owned(),
+        },
+        Outcome::NotConsulted => format!("{} (not consulted)", value.unwrap_or_default()),
+        Outcome::NotReached => match value {
+            Some(value) => format!("{value} (not reached)"),
+            None => "absent (not reached)".to_owned(),
+        },
+        Outcome::Passed(finding) | Outcome::Allowed(finding) | Outcome::NotDecisive(finding) => {
+            let value = value.unwrap_or_else(|| "absent".to_owned());
+            match finding {
+                Finding::HostAllowlisted => format!("{value} is in the host allowlist"),
+                Finding::NoHostAllowlist => format!("{value} (no host allowlist)"),
+                Finding::NoAuthority => {
+                    "none (allowed for HTTP/1.0 and HTTP/2 without :authority)".to_owned()
+                }
+                Finding::SameOrigin => format!("{value} is the request's own origin"),
+                Finding::OriginAllowlisted => format!("{value} is allowlisted"),
+                Finding::OriginNotAllowlisted => format!("{value} is not allowlisted"),
+                Finding::Site(SecFetchSite::None) => format!("{value} (user-initiated)"),
+                Finding::Site(SecFetchSite::SameSite) if step.outcome.is_decisive() => {
+                    format!("{value} (allowed by opt-in)")
+                }
+                Finding::Site(_) if !step.outcome.is_decisive() => {
+                    format!("{value} (not decisive)")
+                }
+                Finding::Mode(_) if step.outcome.is_decisive() => {
+                    format!("{value} (a navigation)")
+                }
+                Finding::Mode(_) => format!("{value} (not a navigation)"),
+                Finding::Dest(SecFetchDest::Object | SecFetchDest::Embed) => {
+                    format!("{value} (plugin content, never a navigation)")
+                }
+                Finding::Dest(_) if !step.outcome.is_decisive() => {
+                    format!("{value} (not decisive)")
+                }
+                Finding::Bypassed => "the bypass predicate selected the request".to_owned(),
+                Finding::NotBypassed => "the bypass predicate did not select it".to_owned(),
+                Finding::Valid => handshake_detail(step.check, value, handshake),
+                _ => value,
+            }
+        }
+        _ => value.unwrap_or_default(),
+    };
+    (mark, step.check.as_str(), text)
 }
 
-fn single<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Field<'a> {
-    let mut values = headers.get_all(name).iter();
-    match (values.next(), values.next()) {
-        (None, _) => Field::Absent,
-        (Some(value), None) => Field::One(value.as_bytes()),
-        (Some(_), Some(_)) => Field::Repeated,
+/// What a valid handshake field agreed to.
+fn handshake_detail(check: Check, value: String, handshake: Option<&Handshake>) -> String {
+    // A refused handshake agreed to nothing: its fields are shown as read.
+    let Some(handshake) = handshake else {
+        return value;
+    };
+    let handshake = Some(handshake);
+    match check {
+        Check::SecWebSocketKey => match handshake.and_then(Handshake::accept) {
+            Some(accept) => format!("{value} (accept {accept})"),
+            None => value,
+        },
+        Check::SecWebSocketProtocol => match handshake.and_then(Handshake::protocol) {
+            Some(chosen) => format!("{value} (selected {chosen})"),
+            None => format!("{value} (none selected)"),
+        },
+        Check::SecWebSocketExtensions => match handshake.and_then(Handshake::deflate) {
+            Some(agreed) => format!("{value} (agreed {agreed})"),
+            None => format!("{value} (no extension agreed)"),
+        },
+        _ => value,
+    }
+}
+
+/// The request's own text for what a check reads, for display only; `None` when absent.
+fn shown(check: Check, request: &Request<()>) -> Option<String> {
+    let headers = request.headers();
+    let field = |name: HeaderName| {
+        let values: Vec<String> = headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        (!values.is_empty()).then(|| values.join(" | "))
+    };
+    match check {
+        Check::Host => {
+            let host = field(header::HOST);
+            match (request.uri().authority(), host) {
+                (Some(target), Some(host)) if target.as_str() != host => {
+                    Some(format!("{target} (target) vs Host {host}"))
+                }
+                (Some(target), _) => Some(target.as_str().to_owned()),
+                (None, host) => host,
+            }
+        }
+        Check::Origin => field(header::ORIGIN),
+        Check::SecFetchSite => field(HeaderName::from_static("sec-fetch-site")),
+        Check::SecFetchMode => field(HeaderName::from_static("sec-fetch-mode")),
+        Check::SecFetchDest => field(HeaderName::from_static("sec-fetch-dest")),
+        Check::HttpVersion => Some(format!("{:?}", request.version())),
+        Check::Upgrade => field(header::UPGRADE),
+        Check::Method => Some(request.method().to_string()),
+        Check::Connection => field(header::CONNECTION),
+        Check::SecWebSocketKey => field(header::SEC_WEBSOCKET_KEY),
+        Check::SecWebSocketVersion => field(header::SEC_WEBSOCKET_VERSION),
+        Check::SecWebSocketProtocol => field(header::SEC_WEBSOCKET_PROTOCOL),
+        Check::SecWebSocketExtensions => field(header::SEC_WEBSOCKET_EXTENSIONS),
+        _ => None,
     }
 }

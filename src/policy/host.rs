@@ -97,8 +97,10 @@ impl HostAllowlist {
         if entry.contains('*') {
             return Err(invalid(HostMistake::Wildcard));
         }
-        let (host, port) =
-            split_host_port(entry.as_bytes()).ok_or(invalid(HostMistake::NotHostPort))?;
+        // An IPv6 address without brackets (`::1`) has colons no port can explain.
+        let bare_ipv6 = !entry.starts_with('[') && entry.matches(':').nth(1).is_some();
+        let split = split_host_port(entry.as_bytes()).filter(|_| !bare_ipv6);
+        let (host, port) = split.ok_or(invalid(HostMistake::NotHostPort))?;
         let port = match port {
             None => None,
             Some(digits) => {

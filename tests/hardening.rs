@@ -11,7 +11,9 @@ use std::convert::Infallible;
 use std::future::{Ready, ready};
 use std::task::{Context, Poll};
 
-use crossguard::policy::{HostAllowlist, HostPort, MAX_AUTHORITY_LEN, MAX_HOST_LEN, MAX_ORIGIN_LEN};
+use crossguard::policy::{
+    HostAllowlist, HostPort, MAX_AUTHORITY_LEN, MAX_HOST_LEN, MAX_ORIGIN_LEN,
+};
 use crossguard::policy::{Origin, OriginAllowlist};
 use crossguard::websocket::{DeflateConfig, WebSocketConfig, verify};
 use crossguard::{
@@ -31,19 +33,32 @@ fn head(method: &str, uri: &str, version: Version, fields: &[(&str, &str)]) -> R
 }
 
 fn decide(policy: &Policy, request: &Request<()>) -> Result<Rule, Rejection> {
-    policy.check(&RequestHead::from_request(request)).map(|v| v.rule())
+    policy
+        .check(&RequestHead::from_request(request))
+        .map(|v| v.rule())
 }
 
 const H11: Version = Version::HTTP_11;
 const H2: Version = Version::HTTP_2;
 const H10: Version = Version::HTTP_10;
 
-type Row = (&'static str, &'static str, &'static str, Version, &'static [(&'static str, &'static str)], Result<Rule, Rejection>);
+type Row = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Version,
+    &'static [(&'static str, &'static str)],
+    Result<Rule, Rejection>,
+);
 
 fn run(policy: &Policy, rows: &[Row]) {
     for (source, method, uri, version, fields, want) in rows {
         let request = head(method, uri, *version, fields);
-        assert_eq!(decide(policy, &request), *want, "{source}: {method} {uri} {fields:?}");
+        assert_eq!(
+            decide(policy, &request),
+            *want,
+            "{source}: {method} {uri} {fields:?}"
+        );
     }
 }
 
@@ -83,8 +98,24 @@ fn host_and_target_name_one_authority() {
     assert_eq!(HostMismatch.rule(), Rule::Host);
 
     // The standalone verifier holds a handshake to the same rule (RFC 6455 §4.2.1 item 2).
-    let handshake = head("GET", "http://localhost:8188/ws", H11, &[("upgrade", "websocket"), ("connection", "upgrade"), ("sec-websocket-key", KEY), ("sec-websocket-version", "13")]);
-    assert_eq!(verify(&RequestHead::from_request(&handshake), &WebSocketConfig::default()), Err(MissingHost));
+    let handshake = head(
+        "GET",
+        "http://localhost:8188/ws",
+        H11,
+        &[
+            ("upgrade", "websocket"),
+            ("connection", "upgrade"),
+            ("sec-websocket-key", KEY),
+            ("sec-websocket-version", "13"),
+        ],
+    );
+    assert_eq!(
+        verify(
+            &RequestHead::from_request(&handshake),
+            &WebSocketConfig::default()
+        ),
+        Err(MissingHost)
+    );
 }
 
 /// Item 3: whenever the Origin can change a safe request's verdict, `Vary` names it.
@@ -111,21 +142,53 @@ async fn vary_names_origin_when_it_can_change_the_verdict() {
             .map(|v| v.to_str().unwrap().to_owned())
             .collect::<Vec<_>>()
     };
-    let trusting = GuardLayer::new(Policy::local().allow_origin("https://app.example").build().unwrap()).layer(inner);
-    let allowed = trusting.clone().oneshot(cors_get("https://app.example")).await.unwrap();
-    let refused = trusting.oneshot(cors_get("https://evil.example")).await.unwrap();
+    let trusting = GuardLayer::new(
+        Policy::local()
+            .allow_origin("https://app.example")
+            .build()
+            .unwrap(),
+    )
+    .layer(inner);
+    let allowed = trusting
+        .clone()
+        .oneshot(cors_get("https://app.example"))
+        .await
+        .unwrap();
+    let refused = trusting
+        .oneshot(cors_get("https://evil.example"))
+        .await
+        .unwrap();
     assert_eq!(allowed.status(), StatusCode::OK, "origin_allowlist");
-    assert_eq!(refused.status(), StatusCode::FORBIDDEN, "cross_site_resource");
+    assert_eq!(
+        refused.status(),
+        StatusCode::FORBIDDEN,
+        "cross_site_resource"
+    );
     // RFC 9110 §12.5.5: both answers say they depend on Origin, so no shared cache mixes them.
     for response in [&allowed, &refused] {
-        assert_eq!(vary(response), ["Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest, Origin"]);
+        assert_eq!(
+            vary(response),
+            ["Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest, Origin"]
+        );
     }
     // Without an origin allowlist the Origin cannot change a safe request's verdict.
     let plain = GuardLayer::new(Policy::local().build().unwrap()).layer(inner);
-    let refused = plain.oneshot(cors_get("https://app.example")).await.unwrap();
-    assert_eq!(vary(&refused), ["Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest"]);
+    let refused = plain
+        .oneshot(cors_get("https://app.example"))
+        .await
+        .unwrap();
+    assert_eq!(
+        vary(&refused),
+        ["Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest"]
+    );
     // Without resource isolation safe requests do not depend on these fields at all.
-    let off = GuardLayer::new(Policy::builder().allow_origin("https://app.example").build().unwrap()).layer(inner);
+    let off = GuardLayer::new(
+        Policy::builder()
+            .allow_origin("https://app.example")
+            .build()
+            .unwrap(),
+    )
+    .layer(inner);
     let allowed = off.oneshot(cors_get("https://evil.example")).await.unwrap();
     assert!(vary(&allowed).is_empty());
 }
@@ -150,11 +213,25 @@ fn loopback_with_a_port() {
     for (source, host, want) in rows {
         assert_eq!(allows(host), *want, "{source}: {host}");
     }
-    for (entry, why) in [("loopback:0", HostMistake::InvalidPort), ("loopback:08188", HostMistake::InvalidPort), ("loopback:", HostMistake::InvalidPort)] {
+    for (entry, why) in [
+        ("loopback:0", HostMistake::InvalidPort),
+        ("loopback:08188", HostMistake::InvalidPort),
+        ("loopback:", HostMistake::InvalidPort),
+    ] {
         let err = Policy::builder().allow_host(entry).build().unwrap_err();
-        assert_eq!(err, ConfigError::InvalidHost { entry: entry.to_owned(), why }, "{entry}");
+        assert_eq!(
+            err,
+            ConfigError::InvalidHost {
+                entry: entry.to_owned(),
+                why
+            },
+            "{entry}"
+        );
     }
-    let policy = Policy::builder().allow_host("loopback:8188").build().unwrap();
+    let policy = Policy::builder()
+        .allow_host("loopback:8188")
+        .build()
+        .unwrap();
     let request = head("GET", "/", H11, &[("host", "127.0.0.1:8188")]);
     assert_eq!(decide(&policy, &request), Ok(Rule::SafeMethod));
     let request = head("GET", "/", H11, &[("host", "127.0.0.1:9999")]);
@@ -173,19 +250,53 @@ fn public_suffix_wildcards_do_not_build() {
     ];
     for (source, entry) in origins {
         let err = Policy::builder().allow_origin(*entry).build().unwrap_err();
-        assert_eq!(err, ConfigError::InvalidOrigin { entry: (*entry).to_owned(), why: OriginMistake::WildcardOnPublicSuffix }, "{source}");
+        assert_eq!(
+            err,
+            ConfigError::InvalidOrigin {
+                entry: (*entry).to_owned(),
+                why: OriginMistake::WildcardOnPublicSuffix
+            },
+            "{source}"
+        );
         assert!(err.to_string().contains("public suffix"), "{err}");
     }
-    for (source, entry) in [("PSL: com", ".com"), ("PSL: co.uk", ".co.uk"), ("PSL: github.io", ".github.io")] {
+    for (source, entry) in [
+        ("PSL: com", ".com"),
+        ("PSL: co.uk", ".co.uk"),
+        ("PSL: github.io", ".github.io"),
+    ] {
         let err = Policy::builder().allow_host(entry).build().unwrap_err();
-        assert_eq!(err, ConfigError::InvalidHost { entry: entry.to_owned(), why: HostMistake::DomainIsPublicSuffix }, "{source}");
+        assert_eq!(
+            err,
+            ConfigError::InvalidHost {
+                entry: entry.to_owned(),
+                why: HostMistake::DomainIsPublicSuffix
+            },
+            "{source}"
+        );
     }
     // Registrable domains, and names the list does not know (the user's own), build.
-    for entry in ["https://*.example.com", "https://*.user.github.io", "https://*.localhost", "http://*.internal:8080"] {
-        assert!(Policy::builder().allow_origin(entry).build().is_ok(), "{entry}");
+    for entry in [
+        "https://*.example.com",
+        "https://*.user.github.io",
+        "https://*.localhost",
+        "http://*.internal:8080",
+    ] {
+        assert!(
+            Policy::builder().allow_origin(entry).build().is_ok(),
+            "{entry}"
+        );
     }
-    for entry in [".example.com", ".example.co.uk", ".localhost", ".home.arpa.example"] {
-        assert!(Policy::builder().allow_host(entry).build().is_ok(), "{entry}");
+    for entry in [
+        ".example.com",
+        ".example.co.uk",
+        ".localhost",
+        ".home.arpa.example",
+    ] {
+        assert!(
+            Policy::builder().allow_host(entry).build().is_ok(),
+            "{entry}"
+        );
     }
 }
 
@@ -197,7 +308,8 @@ fn allowlist_entries_and_boundaries() {
     assert!(hosts.is_empty());
     hosts.push("192.168.1.5").unwrap();
     assert!(!hosts.is_empty());
-    let allows = |hosts: &HostAllowlist, h: &str| hosts.allows(&HostPort::parse(h.as_bytes()).unwrap());
+    let allows =
+        |hosts: &HostAllowlist, h: &str| hosts.allows(&HostPort::parse(h.as_bytes()).unwrap());
     assert!(allows(&hosts, "192.168.1.5:8188"));
     assert!(!allows(&hosts, "192.168.1.6"));
     assert!(!allows(&hosts, "10.0.0.1"));
@@ -209,13 +321,36 @@ fn allowlist_entries_and_boundaries() {
     assert!(!allows(&v6, "192.168.1.5"));
 
     // Entries that are not hosts do not build.
-    for (entry, why) in [("example.com/path", HostMistake::Url), ("http://example.com", HostMistake::Url), ("*.example.com", HostMistake::Wildcard), ("::1", HostMistake::NotHostPort), ("local host", HostMistake::NotAHost), (".", HostMistake::DomainNeedsName)] {
-        assert_eq!(HostAllowlist::new().push(entry), Err(ConfigError::InvalidHost { entry: entry.to_owned(), why }), "{entry}");
+    for (entry, why) in [
+        ("example.com/path", HostMistake::Url),
+        ("http://example.com", HostMistake::Url),
+        ("*.example.com", HostMistake::Wildcard),
+        ("::1", HostMistake::NotHostPort),
+        ("local host", HostMistake::NotAHost),
+        (".", HostMistake::DomainNeedsName),
+    ] {
+        assert_eq!(
+            HostAllowlist::new().push(entry),
+            Err(ConfigError::InvalidHost {
+                entry: entry.to_owned(),
+                why
+            }),
+            "{entry}"
+        );
     }
 
     // Origin schemes: RFC 3986 §3.1, a letter then letters, digits, `+`, `-`, `.`.
-    for bad in ["1http://example.com", "ht_tp://example.com", "://example.com", "h@://example.com"] {
-        assert_eq!(Origin::parse(bad.as_bytes()), Err(Rejection::MalformedOrigin), "{bad}");
+    for bad in [
+        "1http://example.com",
+        "ht_tp://example.com",
+        "://example.com",
+        "h@://example.com",
+    ] {
+        assert_eq!(
+            Origin::parse(bad.as_bytes()),
+            Err(Rejection::MalformedOrigin),
+            "{bad}"
+        );
     }
     assert!(Origin::parse(b"h+t.t-p2://example.com").is_ok());
     let mut origins = OriginAllowlist::new();
@@ -225,34 +360,85 @@ fn allowlist_entries_and_boundaries() {
 
     // Length caps are inclusive: a value of exactly the cap is accepted, one byte more is not.
     let name = "a".repeat(MAX_HOST_LEN);
-    assert!(HostPort::parse(name.as_bytes()).is_ok(), "RFC 1035 §2.3.4: 253 bytes");
-    assert_eq!(HostPort::parse(format!("{name}a").as_bytes()), Err(Rejection::MalformedHost));
+    assert!(
+        HostPort::parse(name.as_bytes()).is_ok(),
+        "RFC 1035 §2.3.4: 253 bytes"
+    );
+    assert_eq!(
+        HostPort::parse(format!("{name}a").as_bytes()),
+        Err(Rejection::MalformedHost)
+    );
     let authority = format!("{name}.:65535");
     assert_eq!(authority.len(), MAX_AUTHORITY_LEN);
-    assert_eq!(HostPort::parse(authority.as_bytes()).unwrap().port(), Some(65535));
-    assert_eq!(HostPort::parse(format!("{name}.:065535").as_bytes()), Err(Rejection::MalformedHost));
+    assert_eq!(
+        HostPort::parse(authority.as_bytes()).unwrap().port(),
+        Some(65535)
+    );
+    assert_eq!(
+        HostPort::parse(format!("{name}.:065535").as_bytes()),
+        Err(Rejection::MalformedHost)
+    );
     let scheme = "x".repeat(MAX_ORIGIN_LEN - "://h".len());
     let origin = format!("{scheme}://h");
     assert_eq!(origin.len(), MAX_ORIGIN_LEN);
     assert!(Origin::parse(origin.as_bytes()).is_ok());
-    assert_eq!(Origin::parse(format!("x{origin}").as_bytes()), Err(Rejection::MalformedOrigin));
+    assert_eq!(
+        Origin::parse(format!("x{origin}").as_bytes()),
+        Err(Rejection::MalformedOrigin)
+    );
 }
 
 /// Accessors no test read before.
 #[test]
 fn accessors() {
-    let request = head("GET", "/chat", H11, &[("host", "server.example.com"), ("upgrade", "websocket"), ("connection", "Upgrade"), ("sec-websocket-key", KEY), ("sec-websocket-version", "13"), ("sec-websocket-extensions", "permessage-deflate")]);
-    let verdict = Policy::default().check(&RequestHead::from_request(&request)).unwrap();
+    let request = head(
+        "GET",
+        "/chat",
+        H11,
+        &[
+            ("host", "server.example.com"),
+            ("upgrade", "websocket"),
+            ("connection", "Upgrade"),
+            ("sec-websocket-key", KEY),
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-extensions", "permessage-deflate"),
+        ],
+    );
+    let verdict = Policy::default()
+        .check(&RequestHead::from_request(&request))
+        .unwrap();
     let handshake = verdict.clone().into_handshake().unwrap();
     assert_eq!(Some(&handshake), verdict.handshake());
-    assert_eq!(handshake.accept().unwrap().as_str(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-    assert_eq!(handshake.deflate().unwrap().to_string(), "permessage-deflate");
+    assert_eq!(
+        handshake.accept().unwrap().as_str(),
+        "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    );
+    assert_eq!(
+        handshake.deflate().unwrap().to_string(),
+        "permessage-deflate"
+    );
     let plain = head("GET", "/", H11, &[("host", "a")]);
-    assert_eq!(Policy::default().check(&RequestHead::from_request(&plain)).unwrap().into_handshake(), None);
+    assert_eq!(
+        Policy::default()
+            .check(&RequestHead::from_request(&plain))
+            .unwrap()
+            .into_handshake(),
+        None
+    );
 
-    let config = WebSocketConfig::new(&["chat"], Some(DeflateConfig::default().server_max_window_bits(12))).unwrap();
-    assert_eq!(config.deflate(), Some(&DeflateConfig::default().server_max_window_bits(12)));
-    assert_eq!(WebSocketConfig::new::<&str>(&[], None).unwrap().deflate(), None);
+    let config = WebSocketConfig::new(
+        &["chat"],
+        Some(DeflateConfig::default().server_max_window_bits(12)),
+    )
+    .unwrap();
+    assert_eq!(
+        config.deflate(),
+        Some(&DeflateConfig::default().server_max_window_bits(12))
+    );
+    assert_eq!(
+        WebSocketConfig::new::<&str>(&[], None).unwrap().deflate(),
+        None
+    );
     assert_eq!(config.protocols(), ["chat"]);
     assert_eq!(Policy::default().websocket(), &WebSocketConfig::default());
 }
@@ -267,7 +453,11 @@ impl Service<Request<String>> for NotReady {
     type Future = Ready<Result<Response<String>, &'static str>>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        if self.0 { Poll::Ready(Err("inner failed")) } else { Poll::Pending }
+        if self.0 {
+            Poll::Ready(Err("inner failed"))
+        } else {
+            Poll::Pending
+        }
     }
 
     fn call(&mut self, _request: Request<String>) -> Self::Future {
@@ -283,19 +473,30 @@ fn poll_ready_delegates_to_the_inner_service() {
     let mut pending = GuardLayer::new(Policy::default()).layer(NotReady(false));
     assert!(pending.poll_ready(&mut cx).is_pending());
     let mut failing = GuardLayer::new(Policy::default()).layer(NotReady(true));
-    assert_eq!(failing.poll_ready(&mut cx), Poll::Ready(Err("inner failed")));
+    assert_eq!(
+        failing.poll_ready(&mut cx),
+        Poll::Ready(Err("inner failed"))
+    );
 }
 
 /// Polling a finished response future is a caller bug, reported with a message (as tower-http's
 /// futures do), not a silent hang.
 #[test]
 fn response_future_polled_after_completion_panics() {
-    let inner = tower::service_fn(|_req: Request<String>| async { Ok::<_, Infallible>(Response::new(String::new())) });
+    let inner = tower::service_fn(|_req: Request<String>| async {
+        Ok::<_, Infallible>(Response::new(String::new()))
+    });
     let mut guard = GuardLayer::new(Policy::default()).layer(inner);
-    let attack = Request::post("/").header("host", "a").header("sec-fetch-site", "cross-site").body(String::new()).unwrap();
+    let attack = Request::post("/")
+        .header("host", "a")
+        .header("sec-fetch-site", "cross-site")
+        .body(String::new())
+        .unwrap();
     let mut future = Box::pin(guard.call(attack));
     let mut cx = Context::from_waker(std::task::Waker::noop());
-    let Poll::Ready(Ok(response)) = future.as_mut().poll(&mut cx) else { panic!("a rejection is ready at once") };
+    let Poll::Ready(Ok(response)) = future.as_mut().poll(&mut cx) else {
+        panic!("a rejection is ready at once")
+    };
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         let _ = future.as_mut().poll(&mut cx);
@@ -319,9 +520,15 @@ async fn rfc8441_extended_connect_through_hyper_http2() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let inner = tower::service_fn(|request: Request<Incoming>| async move {
-        let verdict = request.extensions().get::<crossguard::Verdict>().cloned().unwrap();
+        let verdict = request
+            .extensions()
+            .get::<crossguard::Verdict>()
+            .cloned()
+            .unwrap();
         let mut response = Response::new(Full::<Bytes>::default());
-        response.headers_mut().insert("x-rule", verdict.rule().as_str().parse().unwrap());
+        response
+            .headers_mut()
+            .insert("x-rule", verdict.rule().as_str().parse().unwrap());
         if let Some(handshake) = verdict.handshake() {
             *response.status_mut() = handshake.status();
             response.headers_mut().extend(handshake.response_headers());
@@ -333,10 +540,17 @@ async fn rfc8441_extended_connect_through_hyper_http2() {
         let (stream, _) = listener.accept().await.unwrap();
         let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
         builder.enable_connect_protocol();
-        let _ = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)).await;
+        let _ = builder
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+            .await;
     });
-    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    let (mut sender, connection) = hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream)).await.unwrap();
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
     let client = tokio::spawn(connection);
 
     let connect = |protocol: &'static str, origin: Option<&str>| {
@@ -345,7 +559,10 @@ async fn rfc8441_extended_connect_through_hyper_http2() {
             .version(H2)
             .uri(format!("http://127.0.0.1:{port}/ws"))
             .header("sec-websocket-version", "13")
-            .header("sec-websocket-extensions", "permessage-deflate; client_max_window_bits")
+            .header(
+                "sec-websocket-extensions",
+                "permessage-deflate; client_max_window_bits",
+            )
             .extension(Protocol::from_static(protocol));
         if let Some(origin) = origin {
             builder = builder.header("origin", origin);
@@ -361,11 +578,27 @@ async fn rfc8441_extended_connect_through_hyper_http2() {
     ];
     for (source, protocol, origin, status, extension, rule) in rows {
         sender.ready().await.unwrap();
-        let response = sender.send_request(connect(protocol, *origin)).await.unwrap();
+        let response = sender
+            .send_request(connect(protocol, *origin))
+            .await
+            .unwrap();
         assert_eq!(response.status().as_u16(), *status, "{source}");
-        let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned());
-        assert_eq!(header("sec-websocket-extensions").as_deref(), *extension, "{source}");
-        assert_eq!(header("sec-websocket-accept"), None, "{source}: no accept over HTTP/2");
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+        };
+        assert_eq!(
+            header("sec-websocket-extensions").as_deref(),
+            *extension,
+            "{source}"
+        );
+        assert_eq!(
+            header("sec-websocket-accept"),
+            None,
+            "{source}: no accept over HTTP/2"
+        );
         if *status == 200 {
             assert_eq!(header("x-rule").as_deref(), Some(*rule), "{source}");
         } else {
@@ -376,4 +609,19 @@ async fn rfc8441_extended_connect_through_hyper_http2() {
     drop(sender);
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), client).await;
     server.abort();
+}
+
+/// threat-model.md: a `Referrer-Policy: no-referrer` page on plain HTTP under a non-loopback name
+/// sends `Origin: null` on its own POSTs (Fetch Standard, serializing a request origin) and no
+/// Fetch Metadata; it is refused, as Go's CrossOriginProtection refuses it. Over HTTPS the
+/// browser's `Sec-Fetch-Site: same-origin` decides instead.
+#[test]
+fn no_referrer_page_on_plain_http_is_refused() {
+    let policy = Policy::default();
+    #[rustfmt::skip]
+    let rows: &[Row] = &[
+        ("Go csrf_test.go: Origin null without Sec-Fetch-Site", "POST", "/api/prompt", H11, &[("host", "myhost.lan:8188"), ("origin", "null")], Err(Rejection::NullOrigin)),
+        ("Fetch Metadata decides over HTTPS", "POST", "/api/prompt", H11, &[("host", "myhost.lan:8188"), ("origin", "null"), ("sec-fetch-site", "same-origin")], Ok(Rule::SecFetchSite)),
+    ];
+    run(&policy, rows);
 }

@@ -766,3 +766,52 @@ fn sigterm_and_sigint_exit_0() {
         assert_eq!(status.code(), Some(0), "{signal}: {}", server.stderr());
     }
 }
+
+/// Sends one raw question without asking the server to close, and reads one answer.
+fn ask_kept_alive(addr: SocketAddr, raw: &str) -> Reply {
+    let mut stream = TcpStream::connect_timeout(&addr, WAIT).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream
+        .write_all(raw.replace('\n', "\r\n").as_bytes())
+        .unwrap();
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).unwrap();
+        assert_ne!(n, 0, "closed before a whole answer");
+        bytes.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        if let Some((_, body)) = text.split_once("\r\n\r\n") {
+            let reply = parse_reply(&text);
+            let length: usize = reply.header("content-length").unwrap().parse().unwrap();
+            if body.len() >= length {
+                return reply;
+            }
+        }
+    }
+}
+
+#[test]
+fn restore_websocket_upgrade_judges_a_stripped_handshake_as_one() {
+    // Traefik's ForwardAuth drops Upgrade and Connection; the key and the Origin stay.
+    let stripped = |origin: &str| {
+        format!(
+            "GET /auth HTTP/1.1\nHost: 127.0.0.1\nX-Forwarded-Method: GET\nX-Forwarded-Proto: http\n\
+             X-Forwarded-Host: localhost:8188\nX-Forwarded-Uri: /ws\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13\nOrigin: {origin}\n\n"
+        )
+    };
+    let server = Server::start(&["--restore-websocket-upgrade"]);
+    let reply = ask_kept_alive(server.addr, &stripped("https://evil.example"));
+    assert_eq!(reply.status, 403);
+    assert_eq!(
+        reply.header("x-crossguard-reason"),
+        Some("cross_site_websocket")
+    );
+    let reply = ask_kept_alive(server.addr, &stripped("http://localhost:8188"));
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("x-crossguard-accept"),
+        Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+    );
+}

@@ -39,6 +39,10 @@ pub(crate) struct ForwardAuth {
     /// Host and target themselves (set the same `path_prefix` in Envoy).
     #[arg(long, value_name = "PREFIX", value_parser = parse_prefix)]
     envoy_path_prefix: Option<String>,
+    /// For engines that drop Upgrade and Connection from the question (Traefik): judge a question
+    /// carrying Sec-WebSocket-Key and neither field as the WebSocket handshake it came from.
+    #[arg(long)]
+    restore_websocket_upgrade: bool,
     /// Do not log refusals (misconfigurations are always logged).
     #[arg(long)]
     quiet: bool,
@@ -66,6 +70,7 @@ pub(crate) fn run(args: &ForwardAuth) -> ExitCode {
     };
     let conventions = Conventions {
         envoy_path_prefix: args.envoy_path_prefix.clone(),
+        restore_websocket_upgrade: args.restore_websocket_upgrade,
     };
     let service = Service::new(
         Judge::new(policy, args.deny_status),

@@ -18,7 +18,9 @@
 
 use std::fmt;
 
-use http::header::{HOST, HeaderMap, HeaderName, HeaderValue};
+use http::header::{
+    CONNECTION, HOST, HeaderMap, HeaderName, HeaderValue, SEC_WEBSOCKET_KEY, UPGRADE,
+};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Method, Request, Uri, Version, request};
 
@@ -111,6 +113,10 @@ pub(crate) struct Conventions {
     /// Envoy's HTTP `ext_authz`: questions whose path starts with this prefix (then `/`) carry the
     /// original method, `Host` and target themselves.
     pub(crate) envoy_path_prefix: Option<String>,
+    /// The engine drops the hop-by-hop `Upgrade` and `Connection` from its questions (Traefik's
+    /// ForwardAuth does): a question carrying `Sec-WebSocket-Key` and neither field is rebuilt as
+    /// the WebSocket handshake it came from, so that its Origin is checked as a handshake's.
+    pub(crate) restore_websocket_upgrade: bool,
 }
 
 /// Whether a question carries any field of a convention (the health endpoint answers only
@@ -439,6 +445,14 @@ pub(crate) fn rebuild(
         }
     }
     original_headers.insert(HOST, host);
+    if conventions.restore_websocket_upgrade
+        && original_headers.contains_key(SEC_WEBSOCKET_KEY)
+        && !original_headers.contains_key(UPGRADE)
+        && !original_headers.contains_key(CONNECTION)
+    {
+        original_headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
+        original_headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
+    }
 
     let mut original = Request::new(());
     *original.method_mut() = method;
@@ -586,6 +600,7 @@ mod tests {
     fn envoy_prefix_takes_the_question_line() {
         let conventions = Conventions {
             envoy_path_prefix: Some("/crossguard".to_owned()),
+            ..Conventions::default()
         };
         let q = question_at(
             "/crossguard/api/prompt?x=1",
@@ -621,6 +636,25 @@ mod tests {
             problem.as_deref(),
             Some("the question's path (--envoy-path-prefix) disagrees with X-Forwarded-Uri")
         );
+    }
+
+    #[test]
+    fn stripped_upgrade_is_restored_only_when_asked_and_only_when_both_are_gone() {
+        let mut lines = FOUR.to_vec();
+        lines.push(("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="));
+        let asked = Conventions {
+            restore_websocket_upgrade: true,
+            ..Conventions::default()
+        };
+        let original = rebuild(&question(&lines), &asked).unwrap();
+        assert_eq!(original.headers()["upgrade"], "websocket");
+        assert_eq!(original.headers()["connection"], "Upgrade");
+        let original = rebuild(&question(&lines), &Conventions::default()).unwrap();
+        assert!(original.headers().get("upgrade").is_none());
+        lines.push(("connection", "keep-alive"));
+        let original = rebuild(&question(&lines), &asked).unwrap();
+        assert!(original.headers().get("upgrade").is_none());
+        assert_eq!(original.headers()["connection"], "keep-alive");
     }
 
     #[test]

@@ -5,7 +5,8 @@
 # engine; cross-site form/no-cors POST and WebSocket are refused before the app sees them; DNS
 # rebinding is refused; version-8 handshakes get 426 through Caddy and 403 through nginx; a
 # misconfigured engine gets 500 and a log line naming the missing field.
-# Installs what it needs (apt: nginx caddy chromium; pip: jupyter_server ipykernel; npm:
+# The Traefik, Envoy and Kubernetes recipes are checked statically (validate_configs.py).
+# Installs what it needs (apt: nginx caddy chromium; pip: jupyter_server ipykernel pyyaml; npm:
 # tests/forward_auth/package-lock.json). Everything listens on loopback; every process the suite
 # starts is stopped by PID, also on failure.
 set -euo pipefail
@@ -30,12 +31,18 @@ if [ "${#need[@]}" -gt 0 ]; then
     fi
     rm -f "$apt_log"
 fi
-# Debian starts the packaged services on install; these tests run their own copies on other ports.
 python=${PYTHON:-python3}
 if ! "$python" -c 'import jupyter_server, ipykernel' 2>/dev/null; then
     echo "installing jupyter_server and ipykernel"
     timeout 600 "$python" -m pip install --quiet jupyter_server ipykernel
 fi
+
+if ! "$python" -c 'import yaml' 2>/dev/null; then
+    timeout 300 "$python" -m pip install --quiet pyyaml
+fi
+# Traefik and Envoy are not Debian packages: their recipes (and the Kubernetes one) are checked
+# statically, field by field.
+"$python" tests/forward_auth/validate_configs.py
 
 (cd tests/forward_auth && timeout 300 npm ci --no-audit --no-fund --silent >/dev/null)
 

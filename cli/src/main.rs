@@ -1,15 +1,17 @@
 //! The `crossguard` command.
 //!
 //! - `check`: explains the verdict crossguard gives a request head.
+//! - `forward-auth`: answers nginx, Caddy, Traefik and Envoy about the requests they receive.
 
 mod check;
+mod forward_auth;
 mod options;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Stop cross-site attacks on HTTP services: explain a verdict.
+/// Stop cross-site attacks on HTTP services: explain a verdict, or answer a proxy tier.
 #[derive(Debug, Parser)]
 #[command(name = "crossguard", version, about)]
 struct Cli {
@@ -22,6 +24,9 @@ enum Command {
     /// Check one request head (a raw HTTP/1.1 head, or `Name: value` lines with --method and
     /// --target) read from FILE or standard input.
     Check(check::Check),
+    /// Serve as the forward-auth service of a proxy tier (nginx auth_request, Caddy forward_auth,
+    /// Traefik ForwardAuth, Envoy ext_authz): judge the original request each question describes.
+    ForwardAuth(forward_auth::ForwardAuth),
 }
 
 /// Prints one line naming the problem and returns the usage-error exit code.
@@ -45,5 +50,6 @@ fn main() -> ExitCode {
     };
     match &cli.command {
         Command::Check(args) => check::run(args),
+        Command::ForwardAuth(args) => forward_auth::run(args),
     }
 }

@@ -1,0 +1,817 @@
+//! `crossguard forward-auth`, run as a real process on a free loopback port and asked raw
+//! HTTP/1.0 and HTTP/1.1 questions over TCP, as nginx, Caddy, Traefik and Envoy ask them.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_crossguard");
+const WAIT: Duration = Duration::from_secs(10);
+const MISCONFIGURED: &str = "crossguard: forward_auth_misconfigured\n";
+
+/// A running `crossguard forward-auth`, killed when dropped (also when a test fails).
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn(args: &[&str]) -> (Child, mpsc::Receiver<String>, Arc<Mutex<String>>) {
+    let mut child = Command::new(BIN)
+        .arg("forward-auth")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn crossguard");
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (lines, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let collected = Arc::new(Mutex::new(String::new()));
+    let sink = Arc::clone(&collected);
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let mut text = sink.lock().unwrap();
+            text.push_str(&line);
+            text.push('\n');
+        }
+    });
+    (child, rx, collected)
+}
+
+impl Server {
+    fn start(args: &[&str]) -> Self {
+        let mut all = vec!["--listen", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        Self::start_raw(&all)
+    }
+
+    fn start_raw(args: &[&str]) -> Self {
+        let (child, stdout, stderr) = spawn(args);
+        let mut server = Self {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            stderr,
+        };
+        let line = stdout
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|_| panic!("no listening line; stderr: {}", server.stderr()));
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no http://ADDR in {line:?}"));
+        server.addr = addr.trim().parse().unwrap();
+        server
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits (bounded) until standard error holds `needle`.
+    fn wait_stderr(&self, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = self.stderr();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "stderr never said {needle:?}; it said:\n{text}"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn ask(&self, raw: &str) -> Reply {
+        ask(self.addr, raw)
+    }
+
+    fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "crossguard did not exit");
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn header(&self, name: &str) -> Option<&str> {
+        let mut values = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name));
+        let first = values.next().map(|(_, v)| v.as_str());
+        assert!(values.next().is_none(), "{name} is repeated in {self:?}");
+        first
+    }
+}
+
+/// Sends one raw question (which must ask the server to close) and reads the whole answer.
+fn ask(addr: SocketAddr, raw: &str) -> Reply {
+    let mut stream = TcpStream::connect_timeout(&addr, WAIT).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream.set_write_timeout(Some(WAIT)).unwrap();
+    stream
+        .write_all(raw.replace('\n', "\r\n").as_bytes())
+        .unwrap();
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).unwrap();
+    parse_reply(&String::from_utf8(bytes).unwrap())
+}
+
+fn parse_reply(text: &str) -> Reply {
+    let (head, body) = text.split_once("\r\n\r\n").expect("a complete head");
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().unwrap();
+    let status = status_line.split(' ').nth(1).unwrap().parse().unwrap();
+    let headers = lines
+        .map(|line| {
+            let (name, value) = line.split_once(':').unwrap();
+            (name.to_owned(), value.trim().to_owned())
+        })
+        .collect();
+    Reply {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+/// A question as nginx's `auth_request` sends it (HTTP/1.0, the auth location as target, the
+/// four fields set by the recipe), with `extra` field lines of the original.
+fn nginx_question(method: &str, host: &str, uri: &str, extra: &str) -> String {
+    format!(
+        "GET /.crossguard/auth HTTP/1.0\nHost: 127.0.0.1:9180\nX-Forwarded-Method: {method}\n\
+         X-Forwarded-Proto: http\nX-Forwarded-Host: {host}\nX-Forwarded-Uri: {uri}\n\
+         Connection: close\n{extra}\n"
+    )
+}
+
+fn handshake(origin: &str, version: &str) -> String {
+    format!(
+        "GET /.crossguard/auth HTTP/1.0\nHost: 127.0.0.1:9180\nX-Forwarded-Method: GET\n\
+         X-Forwarded-Proto: http\nX-Forwarded-Host: localhost:8188\nX-Forwarded-Uri: /ws?id=1\n\
+         Upgrade: websocket\nConnection: Upgrade\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\n\
+         Sec-WebSocket-Version: {version}\nOrigin: {origin}\n\n"
+    )
+}
+
+const SAME_ORIGIN_POST: &str = "Origin: http://localhost:8188\nSec-Fetch-Site: same-origin\n";
+const CROSS_SITE_POST: &str = "Origin: https://evil.example\nSec-Fetch-Site: cross-site\n";
+
+#[test]
+fn listening_line_names_the_bound_address() {
+    let server = Server::start(&[]);
+    assert_eq!(server.addr.ip().to_string(), "127.0.0.1");
+    assert_ne!(server.addr.port(), 0);
+    assert!(!server.stderr().contains("warning"), "{}", server.stderr());
+}
+
+#[test]
+fn same_origin_post_is_allowed_with_an_empty_200() {
+    let server = Server::start(&[]);
+    let reply = server.ask(&nginx_question(
+        "POST",
+        "localhost:8188",
+        "/api/prompt",
+        SAME_ORIGIN_POST,
+    ));
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, "");
+    assert_eq!(reply.header("x-crossguard-reason"), None);
+    assert_eq!(reply.header("x-crossguard-accept"), None);
+}
+
+#[test]
+fn a_client_without_origin_or_fetch_metadata_passes() {
+    let server = Server::start(&[]);
+    let reply = server.ask(&nginx_question(
+        "POST",
+        "localhost:8188",
+        "/api/prompt",
+        "User-Agent: curl/8\n",
+    ));
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, "");
+}
+
+#[test]
+fn cross_site_post_gets_the_guards_refusal_and_one_log_line() {
+    let server = Server::start(&[]);
+    let reply = server.ask(&nginx_question(
+        "POST",
+        "localhost:8188",
+        "/api/prompt?token=secret",
+        CROSS_SITE_POST,
+    ));
+    assert_eq!(reply.status, 403);
+    assert_eq!(reply.body, "crossguard: cross_site_request\n");
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(
+        reply.header("x-crossguard-reason"),
+        Some("cross_site_request")
+    );
+    let log = server.wait_stderr("refused");
+    assert_eq!(
+        log,
+        "crossguard: refused POST /api/prompt: cross_site_request (403)\n"
+    );
+}
+
+#[test]
+fn quiet_silences_refusals() {
+    let server = Server::start(&["--quiet"]);
+    let reply = server.ask(&nginx_question(
+        "POST",
+        "localhost:8188",
+        "/api/prompt",
+        CROSS_SITE_POST,
+    ));
+    assert_eq!(reply.status, 403);
+    // A misconfiguration afterwards is logged: so the refusal above was not.
+    let _ = server.ask("GET /auth HTTP/1.0\nX-Forwarded-Proto: http\n\n");
+    let log = server.wait_stderr("forward_auth_misconfigured");
+    assert!(!log.contains("refused"), "{log}");
+}
+
+#[test]
+fn the_authority_keeps_its_port() {
+    // nginx's `$host` drops the port; the recipe sends `$http_host`. Without the port the
+    // original's Origin no longer matches it.
+    let server = Server::start(&[]);
+    let reply = server.ask(&nginx_question(
+        "POST",
+        "localhost",
+        "/api/prompt",
+        "Origin: http://localhost:8188\n",
+    ));
+    assert_eq!(reply.status, 403);
+    assert_eq!(reply.header("x-crossguard-reason"), Some("origin_mismatch"));
+    let reply = server.ask(&nginx_question(
+        "POST",
+        "localhost:8188",
+        "/api/prompt",
+        "Origin: http://localhost:8188\n",
+    ));
+    assert_eq!(reply.status, 200);
+}
+
+#[test]
+fn the_questions_own_host_is_not_the_originals() {
+    // The question goes to 127.0.0.1:9180; the original was for localhost:8188.
+    let server = Server::start(&["--preset", "local", "--allow-host", "localhost:8188"]);
+    let reply = server.ask(&nginx_question(
+        "POST",
+        "localhost:8188",
+        "/api/prompt",
+        "Origin: http://localhost:8188\n",
+    ));
+    assert_eq!(reply.status, 200);
+}
+
+#[test]
+fn dns_rebinding_host_is_refused() {
+    let server = Server::start(&["--preset", "local"]);
+    let reply = server.ask(&nginx_question(
+        "GET",
+        "rebind.evil.example:8188",
+        "/",
+        "Origin: http://rebind.evil.example:8188\nSec-Fetch-Site: same-origin\n",
+    ));
+    assert_eq!(reply.status, 403);
+    assert_eq!(reply.body, "crossguard: host_not_allowed\n");
+    assert_eq!(
+        reply.header("x-crossguard-reason"),
+        Some("host_not_allowed")
+    );
+    let reply = server.ask(&nginx_question("GET", "localhost:8188", "/", ""));
+    assert_eq!(reply.status, 200);
+}
+
+#[test]
+fn handshake_over_an_http10_question_is_judged_as_http11_and_gets_the_accept_key() {
+    let server = Server::start(&[]);
+    let reply = server.ask(&handshake("http://localhost:8188", "13"));
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, "");
+    assert_eq!(
+        reply.header("x-crossguard-accept"),
+        Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+    );
+}
+
+#[test]
+fn cross_site_handshake_is_refused() {
+    let server = Server::start(&[]);
+    let reply = server.ask(&handshake("https://evil.example", "13"));
+    assert_eq!(reply.status, 403);
+    assert_eq!(reply.body, "crossguard: cross_site_websocket\n");
+    assert_eq!(
+        reply.header("x-crossguard-reason"),
+        Some("cross_site_websocket")
+    );
+    assert_eq!(reply.header("x-crossguard-accept"), None);
+}
+
+#[test]
+fn version_8_gets_426_with_the_version_header() {
+    let server = Server::start(&[]);
+    let reply = server.ask(&handshake("http://localhost:8188", "8"));
+    assert_eq!(reply.status, 426);
+    assert_eq!(reply.body, "crossguard: unsupported_websocket_version\n");
+    assert_eq!(reply.header("sec-websocket-version"), Some("13"));
+    assert_eq!(
+        reply.header("x-crossguard-reason"),
+        Some("unsupported_websocket_version")
+    );
+}
+
+#[test]
+fn deny_status_403_keeps_body_and_headers() {
+    let server = Server::start(&["--deny-status", "403"]);
+    let reply = server.ask(&handshake("http://localhost:8188", "8"));
+    assert_eq!(reply.status, 403);
+    assert_eq!(reply.body, "crossguard: unsupported_websocket_version\n");
+    assert_eq!(reply.header("sec-websocket-version"), Some("13"));
+    assert_eq!(
+        reply.header("x-crossguard-reason"),
+        Some("unsupported_websocket_version")
+    );
+    server.wait_stderr("crossguard: refused GET /ws: unsupported_websocket_version (403)\n");
+}
+
+#[test]
+fn deny_status_401_and_allowed_requests_are_untouched() {
+    let server = Server::start(&["--deny-status", "401"]);
+    let reply = server.ask(&nginx_question(
+        "POST",
+        "localhost:8188",
+        "/api/prompt",
+        CROSS_SITE_POST,
+    ));
+    assert_eq!(reply.status, 401);
+    assert_eq!(reply.body, "crossguard: cross_site_request\n");
+    assert_eq!(
+        reply.header("x-crossguard-reason"),
+        Some("cross_site_request")
+    );
+    let reply = server.ask(&nginx_question(
+        "POST",
+        "localhost:8188",
+        "/api/prompt",
+        SAME_ORIGIN_POST,
+    ));
+    assert_eq!(reply.status, 200);
+}
+
+#[test]
+fn deny_status_other_values_are_usage_errors() {
+    for value in ["404", "500", "200", "forbidden", ""] {
+        let out = Command::new(BIN)
+            .args([
+                "forward-auth",
+                "--listen",
+                "127.0.0.1:0",
+                "--deny-status",
+                value,
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "--deny-status {value:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("--deny-status"), "{stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn report_only_always_answers_200_with_the_reason() {
+    let server = Server::start(&["--report-only"]);
+    let reply = server.ask(&nginx_question(
+        "POST",
+        "localhost:8188",
+        "/api/prompt",
+        CROSS_SITE_POST,
+    ));
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, "");
+    assert_eq!(
+        reply.header("x-crossguard-reason"),
+        Some("cross_site_request")
+    );
+    server.wait_stderr(
+        "crossguard: report-only: would refuse POST /api/prompt: cross_site_request (403)\n",
+    );
+    let reply = server.ask(&handshake("http://localhost:8188", "8"));
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("x-crossguard-reason"),
+        Some("unsupported_websocket_version")
+    );
+    let reply = server.ask(&nginx_question(
+        "POST",
+        "localhost:8188",
+        "/api/prompt",
+        SAME_ORIGIN_POST,
+    ));
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("x-crossguard-reason"), None);
+}
+
+/// The four fields, one of which `edit` replaces or removes.
+fn four_with(edit: &str, value: Option<&str>) -> String {
+    let mut text = String::from("GET /auth HTTP/1.0\nHost: 127.0.0.1:9180\n");
+    for (name, default) in [
+        ("X-Forwarded-Method", "POST"),
+        ("X-Forwarded-Proto", "http"),
+        ("X-Forwarded-Host", "localhost:8188"),
+        ("X-Forwarded-Uri", "/api/prompt"),
+    ] {
+        if name != edit {
+            text.push_str(&format!("{name}: {default}\n"));
+        } else if let Some(value) = value {
+            text.push_str(value);
+        }
+    }
+    text.push('\n');
+    text
+}
+
+fn assert_misconfigured(server: &Server, question: &str, log: &str) {
+    let reply = server.ask(question);
+    assert_eq!(reply.status, 500, "{question}");
+    assert_eq!(reply.body, MISCONFIGURED);
+    assert_eq!(
+        reply.header("x-crossguard-reason"),
+        Some("forward_auth_misconfigured")
+    );
+    server.wait_stderr(&format!("crossguard: forward_auth_misconfigured: {log}\n"));
+}
+
+#[test]
+fn a_missing_field_is_a_named_misconfiguration_even_when_quiet() {
+    let server = Server::start(&["--quiet", "--report-only", "--deny-status", "403"]);
+    for field in [
+        "X-Forwarded-Method",
+        "X-Forwarded-Proto",
+        "X-Forwarded-Host",
+        "X-Forwarded-Uri",
+    ] {
+        assert_misconfigured(
+            &server,
+            &four_with(field, None),
+            &format!("{field} is missing"),
+        );
+    }
+}
+
+#[test]
+fn a_repeated_or_listed_field_is_a_named_misconfiguration() {
+    let server = Server::start(&[]);
+    #[rustfmt::skip]
+    let cases = [
+        ("X-Forwarded-Method", "X-Forwarded-Method: POST\nX-Forwarded-Method: POST\n", "X-Forwarded-Method is repeated (send it once)"),
+        ("X-Forwarded-Method", "X-Forwarded-Method: GET, POST\n", "X-Forwarded-Method is a comma list (send one value)"),
+        ("X-Forwarded-Proto", "X-Forwarded-Proto: https, http\n", "X-Forwarded-Proto is a comma list (send one value)"),
+        ("X-Forwarded-Proto", "X-Forwarded-Proto: http\nX-Forwarded-Proto: http\n", "X-Forwarded-Proto is repeated (send it once)"),
+        ("X-Forwarded-Host", "X-Forwarded-Host: localhost:8188, proxy.internal\n", "X-Forwarded-Host is a comma list (send one value)"),
+        ("X-Forwarded-Host", "X-Forwarded-Host: a\nX-Forwarded-Host: b\n", "X-Forwarded-Host is repeated (send it once)"),
+        ("X-Forwarded-Uri", "X-Forwarded-Uri: /a, /b\n", "X-Forwarded-Uri is a comma list (send one value)"),
+        ("X-Forwarded-Uri", "X-Forwarded-Uri: /a\nX-Forwarded-Uri: /a\n", "X-Forwarded-Uri is repeated (send it once)"),
+        ("X-Forwarded-Uri", "X-Forwarded-Uri: http://localhost:8188/a\n", "X-Forwarded-Uri is not a path and query starting with /"),
+        ("X-Forwarded-Proto", "X-Forwarded-Proto: gopher\n", "X-Forwarded-Proto is not http or https"),
+    ];
+    for (field, lines, log) in cases {
+        assert_misconfigured(&server, &four_with(field, Some(lines)), log);
+    }
+}
+
+#[test]
+fn a_comma_inside_a_target_is_part_of_it() {
+    let server = Server::start(&[]);
+    let reply = server.ask(&nginx_question(
+        "POST",
+        "localhost:8188",
+        "/api/a,b?ids=1,2",
+        SAME_ORIGIN_POST,
+    ));
+    assert_eq!(reply.status, 200);
+}
+
+#[test]
+fn ingress_nginx_fields_alone_with_host_and_proto() {
+    let server = Server::start(&[]);
+    let question = |method: &str, extra: &str| {
+        format!(
+            "GET /auth HTTP/1.1\nHost: crossguard.auth.svc\nX-Original-Method: {method}\n\
+             X-Original-URL: http://localhost:8188/api/prompt?x=1\nX-Forwarded-Proto: http\n\
+             X-Forwarded-Host: localhost:8188\nConnection: close\n{extra}\n"
+        )
+    };
+    assert_eq!(server.ask(&question("POST", SAME_ORIGIN_POST)).status, 200);
+    let reply = server.ask(&question("POST", CROSS_SITE_POST));
+    assert_eq!(reply.status, 403);
+    assert_eq!(
+        reply.header("x-crossguard-reason"),
+        Some("cross_site_request")
+    );
+    server.wait_stderr("crossguard: refused POST /api/prompt: cross_site_request (403)\n");
+    // ingress-nginx sends no X-Forwarded-Host of its own: the recipe adds it.
+    assert_misconfigured(
+        &server,
+        "GET /auth HTTP/1.0\nX-Original-Method: GET\nX-Original-URL: http://localhost:8188/\nX-Forwarded-Proto: http\n\n",
+        "X-Forwarded-Host is missing",
+    );
+}
+
+#[test]
+fn both_conventions_must_agree() {
+    let server = Server::start(&[]);
+    let base = "GET /auth HTTP/1.0\nX-Forwarded-Method: POST\nX-Forwarded-Proto: http\n\
+                X-Forwarded-Host: localhost:8188\nX-Forwarded-Uri: /api/prompt?x=1\n";
+    let agreeing = format!(
+        "{base}X-Original-Method: POST\nX-Original-URL: http://localhost:8188/api/prompt?x=1\n{CROSS_SITE_POST}\n"
+    );
+    let reply = server.ask(&agreeing);
+    assert_eq!(reply.status, 403);
+    assert_eq!(
+        reply.header("x-crossguard-reason"),
+        Some("cross_site_request")
+    );
+    #[rustfmt::skip]
+    let cases = [
+        ("X-Original-Method: GET\n", "X-Original-Method disagrees with X-Forwarded-Method"),
+        ("X-Original-URL: http://localhost:8188/api/other\n", "X-Original-URL disagrees with X-Forwarded-Uri"),
+        ("X-Original-URL: http://other.example:8188/api/prompt?x=1\n", "X-Original-URL disagrees with X-Forwarded-Host"),
+        ("X-Original-URL: https://localhost:8188/api/prompt?x=1\n", "X-Original-URL disagrees with X-Forwarded-Proto"),
+    ];
+    for (extra, log) in cases {
+        assert_misconfigured(&server, &format!("{base}{extra}\n"), log);
+    }
+}
+
+#[test]
+fn health_endpoint_answers_only_without_forwarded_fields() {
+    let server = Server::start(&[]);
+    let reply = server.ask("GET /.crossguard/health HTTP/1.0\n\n");
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, "ok\n");
+    let reply =
+        server.ask("GET /.crossguard/health HTTP/1.1\nHost: 127.0.0.1\nConnection: close\n\n");
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, "ok\n");
+    // With a forwarded field it is a question (about an incomplete original).
+    assert_misconfigured(
+        &server,
+        "GET /.crossguard/health HTTP/1.0\nX-Forwarded-For: 127.0.0.1\n\n",
+        "X-Forwarded-Method is missing",
+    );
+    // Any other path without the fields is a misconfigured question, never an allow.
+    assert_misconfigured(
+        &server,
+        "GET / HTTP/1.0\n\n",
+        "X-Forwarded-Method is missing",
+    );
+}
+
+#[test]
+fn http11_questions_share_a_kept_alive_connection() {
+    let server = Server::start(&[]);
+    let mut stream = TcpStream::connect_timeout(&server.addr, WAIT).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let one = "GET /auth HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-Method: POST\r\nX-Forwarded-Proto: http\r\n\
+               X-Forwarded-Host: localhost:8188\r\nX-Forwarded-Uri: /a\r\nSec-Fetch-Site: cross-site\r\n\r\n";
+    let two = "GET /auth HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-Method: POST\r\nX-Forwarded-Proto: http\r\n\
+               X-Forwarded-Host: localhost:8188\r\nX-Forwarded-Uri: /a\r\nSec-Fetch-Site: same-origin\r\nConnection: close\r\n\r\n";
+    stream.write_all(one.as_bytes()).unwrap();
+    stream.write_all(two.as_bytes()).unwrap();
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).unwrap();
+    let text = String::from_utf8(bytes).unwrap();
+    let statuses: Vec<_> = text
+        .match_indices("HTTP/1.1 ")
+        .map(|(i, _)| &text[i + 9..i + 12])
+        .collect();
+    assert_eq!(statuses, ["403", "200"], "{text}");
+}
+
+#[test]
+fn envoy_prefix_reads_the_original_from_the_question_line() {
+    let server = Server::start(&["--envoy-path-prefix", "/crossguard"]);
+    let question = |method: &str, host: &str, extra: &str| {
+        format!(
+            "{method} /crossguard/api/prompt?x=1 HTTP/1.1\nHost: {host}\nX-Forwarded-Proto: http\n\
+             Content-Length: 0\nConnection: close\n{extra}\n"
+        )
+    };
+    let reply = server.ask(&question("POST", "localhost:8188", SAME_ORIGIN_POST));
+    assert_eq!(reply.status, 200);
+    let reply = server.ask(&question("POST", "localhost:8188", CROSS_SITE_POST));
+    assert_eq!(reply.status, 403);
+    assert_eq!(
+        reply.header("x-crossguard-reason"),
+        Some("cross_site_request")
+    );
+    server.wait_stderr("crossguard: refused POST /api/prompt: cross_site_request (403)\n");
+    let reply = server.ask(&question(
+        "POST",
+        "localhost",
+        "Origin: http://localhost:8188\n",
+    ));
+    assert_eq!(reply.header("x-crossguard-reason"), Some("origin_mismatch"));
+    assert_misconfigured(
+        &server,
+        "GET /crossguard/ws HTTP/1.1\nHost: localhost:8188\nConnection: close\n\n",
+        "X-Forwarded-Proto is missing",
+    );
+    // Without the option, the same question is not guessed to be Envoy's.
+    let plain = Server::start(&[]);
+    assert_misconfigured(
+        &plain,
+        &question("POST", "localhost:8188", SAME_ORIGIN_POST),
+        "X-Forwarded-Method is missing",
+    );
+}
+
+#[test]
+fn envoy_prefix_must_be_a_path() {
+    for value in ["crossguard", "/crossguard/", "/", "/a b"] {
+        let out = Command::new(BIN)
+            .args([
+                "forward-auth",
+                "--listen",
+                "127.0.0.1:0",
+                "--envoy-path-prefix",
+                value,
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{value:?}");
+        assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 1);
+    }
+}
+
+#[test]
+fn non_loopback_listen_warns() {
+    let server = Server::start_raw(&["--listen", "0.0.0.0:0"]);
+    let log = server.wait_stderr("warning");
+    assert_eq!(log.lines().count(), 1, "{log}");
+    assert!(log.contains("not a loopback address"), "{log}");
+    assert!(log.contains("only the proxy tier may reach it"), "{log}");
+    let reply = ask(
+        SocketAddr::from(([127, 0, 0, 1], server.addr.port())),
+        "GET /.crossguard/health HTTP/1.0\n\n",
+    );
+    assert_eq!(reply.status, 200);
+}
+
+#[test]
+fn port_in_use_exits_1() {
+    let first = Server::start(&[]);
+    let taken = first.addr.to_string();
+    let out = Command::new(BIN)
+        .args(["forward-auth", "--listen", taken.as_str()])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("crossguard: cannot listen on {taken}: ")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_with_one_line() {
+    for args in [
+        &["--listen", "localhost"][..],
+        &["--no-such-option"],
+        &["--preset", "nope"],
+    ] {
+        let out = Command::new(BIN)
+            .arg("forward-auth")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            String::from_utf8(out.stderr).unwrap().lines().count(),
+            1,
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn sigterm_and_sigint_exit_0() {
+    for signal in ["-TERM", "-INT"] {
+        let mut server = Server::start(&[]);
+        assert_eq!(
+            server.ask("GET /.crossguard/health HTTP/1.0\n\n").status,
+            200
+        );
+        let pid = server.child.id().to_string();
+        let killed = Command::new("kill")
+            .args([signal, pid.as_str()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = server.wait_exit();
+        assert_eq!(status.code(), Some(0), "{signal}: {}", server.stderr());
+    }
+}
+
+/// Sends one raw question without asking the server to close, and reads one answer.
+fn ask_kept_alive(addr: SocketAddr, raw: &str) -> Reply {
+    let mut stream = TcpStream::connect_timeout(&addr, WAIT).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    stream
+        .write_all(raw.replace('\n', "\r\n").as_bytes())
+        .unwrap();
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).unwrap();
+        assert_ne!(n, 0, "closed before a whole answer");
+        bytes.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        if let Some((_, body)) = text.split_once("\r\n\r\n") {
+            let reply = parse_reply(&text);
+            let length: usize = reply.header("content-length").unwrap().parse().unwrap();
+            if body.len() >= length {
+                return reply;
+            }
+        }
+    }
+}
+
+#[test]
+fn restore_websocket_upgrade_judges_a_stripped_handshake_as_one() {
+    // Traefik's ForwardAuth drops Upgrade and Connection; the key and the Origin stay.
+    let stripped = |origin: &str| {
+        format!(
+            "GET /auth HTTP/1.1\nHost: 127.0.0.1\nX-Forwarded-Method: GET\nX-Forwarded-Proto: http\n\
+             X-Forwarded-Host: localhost:8188\nX-Forwarded-Uri: /ws\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13\nOrigin: {origin}\n\n"
+        )
+    };
+    let server = Server::start(&["--restore-websocket-upgrade"]);
+    let reply = ask_kept_alive(server.addr, &stripped("https://evil.example"));
+    assert_eq!(reply.status, 403);
+    assert_eq!(
+        reply.header("x-crossguard-reason"),
+        Some("cross_site_websocket")
+    );
+    let reply = ask_kept_alive(server.addr, &stripped("http://localhost:8188"));
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("x-crossguard-accept"),
+        Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+    );
+}

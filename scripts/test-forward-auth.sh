@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Real-engine tests of `crossguard forward-auth` (tests/forward_auth/): Debian's nginx and Caddy,
+# configured from deploy/, in front of an unguarded app and of Jupyter Server, with headless
+# Chromium and raw clients. Same-origin POST, WebSocket echo and a Jupyter kernel work through each
+# engine; cross-site form/no-cors POST and WebSocket are refused before the app sees them; DNS
+# rebinding is refused; version-8 handshakes get 426 through Caddy and 403 through nginx; a
+# misconfigured engine gets 500 and a log line naming the missing field.
+# The Traefik, Envoy and Kubernetes recipes are checked statically (validate_configs.py).
+# Installs what it needs (apt: nginx caddy chromium; pip: jupyter_server ipykernel pyyaml; npm:
+# tests/forward_auth/package-lock.json). Everything listens on loopback; every process the suite
+# starts is stopped by PID, also on failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+need=()
+[ -x /usr/sbin/nginx ] || need+=(nginx)
+[ -x /usr/bin/caddy ] || need+=(caddy)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+if [ "${#need[@]}" -gt 0 ]; then
+    echo "installing Debian's ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt_log=$(mktemp)
+    timeout 300 "${sudo[@]}" apt-get update -qq
+    if ! timeout 900 "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${need[@]}" >"$apt_log" 2>&1; then
+        tail -n 40 "$apt_log"
+        echo "apt-get install failed; finishing dpkg's work and trying once more"
+        timeout 300 "${sudo[@]}" dpkg --configure -a
+        timeout 900 "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${need[@]}" >"$apt_log" 2>&1 || { tail -n 40 "$apt_log"; exit 1; }
+    fi
+    rm -f "$apt_log"
+fi
+python=${PYTHON:-python3}
+if ! "$python" -c 'import jupyter_server, ipykernel' 2>/dev/null; then
+    echo "installing jupyter_server and ipykernel"
+    timeout 600 "$python" -m pip install --quiet jupyter_server ipykernel
+fi
+
+if ! "$python" -c 'import yaml' 2>/dev/null; then
+    timeout 300 "$python" -m pip install --quiet pyyaml
+fi
+# Traefik and Envoy are not Debian packages: their recipes (and the Kubernetes one) are checked
+# statically, field by field.
+"$python" tests/forward_auth/validate_configs.py
+
+(cd tests/forward_auth && timeout 300 npm ci --no-audit --no-fund --silent >/dev/null)
+
+cargo build --quiet --release -p crossguard-cli --locked
+
+pidfile=$(mktemp)
+suite=
+cleanup() {
+    local status=$?
+    if [ -n "$suite" ]; then
+        kill "$suite" 2>/dev/null || true
+        wait "$suite" 2>/dev/null || true
+    fi
+    # Whatever the suite could not stop itself (each PID leads its own process group).
+    local pid
+    while read -r pid; do
+        [ -n "$pid" ] && kill -KILL -- "-$pid" 2>/dev/null || true
+    done <"$pidfile"
+    rm -f "$pidfile"
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+FA_PIDFILE="$pidfile" CROSSGUARD_BIN=target/release/crossguard PYTHON="$python" \
+    timeout --kill-after=10 420 node tests/forward_auth/run.mjs &
+suite=$!
+status=0
+wait "$suite" || status=$?
+suite=
+exit "$status"

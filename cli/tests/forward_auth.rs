@@ -815,3 +815,30 @@ fn restore_websocket_upgrade_judges_a_stripped_handshake_as_one() {
         Some("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
     );
 }
+
+/// An engine that drops `Upgrade`/`Connection` turns a handshake into a plain GET: a question
+/// carrying `Sec-WebSocket-Key` is judged as a handshake whatever else is missing, so it is
+/// refused (fail closed) instead of passing with its cross-site Origin unchecked.
+#[test]
+fn a_question_with_a_key_is_a_handshake_whatever_else_is_missing() {
+    let server = Server::start(&[]);
+    let stripped = "GET /.crossguard/auth HTTP/1.0\nHost: 127.0.0.1:9180\nX-Forwarded-Method: GET\n\
+         X-Forwarded-Proto: http\nX-Forwarded-Host: localhost:8188\nX-Forwarded-Uri: /ws\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13\n\
+         Origin: https://evil.example\n\n";
+    let reply = server.ask(stripped);
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.body, "crossguard: websocket_upgrade\n");
+    assert_eq!(
+        reply.header("x-crossguard-reason"),
+        Some("websocket_upgrade")
+    );
+    // With the upgrade fields restored by the engine-specific flag, the Origin decides: 403.
+    let server = Server::start(&["--restore-websocket-upgrade"]);
+    let reply = server.ask(stripped);
+    assert_eq!(reply.status, 403);
+    assert_eq!(
+        reply.header("x-crossguard-reason"),
+        Some("cross_site_websocket")
+    );
+}

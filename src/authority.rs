@@ -13,6 +13,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use http::{HeaderMap, Uri, Version, header};
 
 use crate::Rejection;
+use crate::fields::Lines;
 
 /// Longest host name accepted, after the trailing dot is removed (RFC 1035 §2.3.4).
 pub const MAX_HOST_LEN: usize = 253;
@@ -165,12 +166,26 @@ pub(crate) fn parse_host(host: &[u8]) -> Option<Host<'_>> {
     if host.is_empty() || host.len() > MAX_HOST_LEN {
         return None;
     }
-    let allowed = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
-    if !host.iter().all(allowed) || host.split(|&b| b == b'.').any(<[u8]>::is_empty) {
+    // One pass: allowed bytes, no empty label, and whether it is all digits and dots.
+    let mut numeric = true;
+    let mut label_start = true;
+    for &b in host {
+        match b {
+            b'.' if label_start => return None,
+            b'.' => label_start = true,
+            b'0'..=b'9' => label_start = false,
+            b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'_' | b'~' => {
+                numeric = false;
+                label_start = false;
+            }
+            _ => return None,
+        }
+    }
+    if label_start {
         return None;
     }
     let text = std::str::from_utf8(host).ok()?;
-    if host.iter().all(|b| b.is_ascii_digit() || *b == b'.') {
+    if numeric {
         return text.parse::<Ipv4Addr>().ok().map(Host::Ipv4);
     }
     Some(Host::Name(text))
@@ -208,11 +223,19 @@ pub(crate) fn request_authority<'a>(
     version: Version,
     headers: &'a HeaderMap,
 ) -> Result<Option<HostPort<'a>>, Rejection> {
-    let mut lines = headers.get_all(header::HOST).iter();
-    let host = match (lines.next(), lines.next()) {
-        (Some(_), Some(_)) => return Err(Rejection::DuplicateHost),
-        (Some(value), None) => Some(HostPort::parse(value.as_bytes())?),
-        (None, _) => None,
+    authority(uri, version, Lines::of(headers, &header::HOST))
+}
+
+/// [`request_authority`] from the `Host` lines already read.
+pub(crate) fn authority<'a>(
+    uri: &'a Uri,
+    version: Version,
+    host: Lines<'a>,
+) -> Result<Option<HostPort<'a>>, Rejection> {
+    let host = match host {
+        Lines::Many => return Err(Rejection::DuplicateHost),
+        Lines::One(value) => Some(HostPort::parse(value.as_bytes())?),
+        Lines::None => None,
     };
     let Some(authority) = uri.authority() else {
         return match host {

@@ -46,6 +46,7 @@
 mod authority;
 mod config_error;
 pub mod explain;
+mod fields;
 mod head;
 pub mod policy;
 mod rejection;

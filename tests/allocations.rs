@@ -168,3 +168,80 @@ fn full_handshake_verdict_has_a_small_fixed_bound() {
     // bare `permessage-deflate` answer is static.
     assert_eq!(count, 3, "the response head");
 }
+
+/// What a server's request looks like when it reaches the guard: hyper and axum have already put
+/// their own values into its extensions, so the map exists.
+fn served(mut request: Request<()>) -> Request<()> {
+    #[derive(Clone)]
+    struct FromTheServer;
+    request.extensions_mut().insert(FromTheServer);
+    request
+}
+
+/// The layer, with a ready inner service that answers with one header field, as services do:
+/// exactly one allocation for an allowed ordinary request (the boxed `Verdict` in the extensions)
+/// and none for the decision, for both presets (the `local` preset's `Vary` is a static value
+/// appended to the response's map). A refusal allocates only its response's map.
+#[test]
+fn layer_allocates_once_per_allowed_request() {
+    use std::future::Future as _;
+    use std::task::{Context, Poll, Waker};
+
+    use crossguard::GuardLayer;
+    use http::Response;
+    use tower::{Layer as _, Service as _};
+
+    let inner = tower::service_fn(|_request: Request<()>| {
+        let mut response = Response::new(String::new());
+        response.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        std::future::ready(Ok::<_, std::convert::Infallible>(response))
+    });
+    let post = || {
+        served(request(
+            &[
+                ("host", "localhost:8188"),
+                ("origin", "http://localhost:8188"),
+                ("sec-fetch-site", "same-origin"),
+                ("sec-fetch-mode", "cors"),
+                ("sec-fetch-dest", "empty"),
+            ],
+            "POST",
+            "/api/prompt",
+        ))
+    };
+    let mut cx = Context::from_waker(Waker::noop());
+    for policy in [Policy::default(), Policy::local().build().unwrap()] {
+        let mut guard = GuardLayer::new(policy.clone()).layer(inner);
+        // The inner service's own allocations (its response map) happen with or without the guard.
+        let (inner_count, _) = allocations(|| {
+            let mut service = inner;
+            let mut future = std::pin::pin!(service.call(post()));
+            future.as_mut().poll(&mut cx)
+        });
+        let request = post();
+        let (count, poll) = allocations(|| {
+            let mut future = std::pin::pin!(guard.call(request));
+            match future.as_mut().poll(&mut cx) {
+                Poll::Ready(Ok(response)) => response,
+                _ => panic!("ready at once"),
+            }
+        });
+        let expected_vary = policy
+            .resource_isolation()
+            .then_some("Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest");
+        assert_eq!(
+            poll.headers().get("vary").map(|v| v.to_str().unwrap()),
+            expected_vary
+        );
+        // `post()` itself is built outside the count; the inner service allocates `inner_count`.
+        let (build, _) = allocations(post);
+        assert_eq!(
+            count,
+            inner_count - build + 1,
+            "{policy:?}: the guard adds exactly one allocation"
+        );
+    }
+}

@@ -5,12 +5,12 @@
 //! [`Policy::explain`]: super::Policy::explain
 
 use http::Method;
-use http::header::{HeaderMap, HeaderName, HeaderValue, ORIGIN};
+use http::header::HeaderValue;
 
-use super::fetch::{SEC_FETCH_DEST, SEC_FETCH_MODE, SEC_FETCH_SITE};
 use super::{Config, Origin, SecFetchDest, SecFetchMode, SecFetchSite};
-use crate::authority::{HostPort, request_authority};
+use crate::authority::{HostPort, authority};
 use crate::explain::{Check, Finding, Outcome, Recorder};
+use crate::fields::{Fields, Lines};
 use crate::websocket;
 use crate::{Field, Rejection, RequestHead, Rule, Verdict};
 
@@ -61,31 +61,16 @@ impl<R: Recorder> Decision<'_, R> {
         head: &RequestHead<'_>,
         handshake: &mut Option<websocket::Handshake>,
     ) -> Result<Rule, Rejection> {
-        let headers = head.headers();
-        let authority = self.host(head)?;
+        let fields = Fields::read(head.headers());
+        let authority = self.host(head, fields.host)?;
         let signals = Signals {
-            origin: self.single(headers, &ORIGIN, Field::Origin, Check::Origin)?,
-            site: self.single(
-                headers,
-                &SEC_FETCH_SITE,
-                Field::SecFetchSite,
-                Check::SecFetchSite,
-            )?,
-            mode: self.single(
-                headers,
-                &SEC_FETCH_MODE,
-                Field::SecFetchMode,
-                Check::SecFetchMode,
-            )?,
-            dest: self.single(
-                headers,
-                &SEC_FETCH_DEST,
-                Field::SecFetchDest,
-                Check::SecFetchDest,
-            )?,
+            origin: self.single(fields.origin, Field::Origin, Check::Origin)?,
+            site: self.single(fields.site, Field::SecFetchSite, Check::SecFetchSite)?,
+            mode: self.single(fields.mode, Field::SecFetchMode, Check::SecFetchMode)?,
+            dest: self.single(fields.dest, Field::SecFetchDest, Check::SecFetchDest)?,
             authority,
         };
-        if websocket::is_handshake(head) {
+        if websocket::detect(head, fields.upgrade, fields.key) {
             // The Host was checked above, under the same rules as `websocket::verify`.
             *handshake = Some(websocket::validate(
                 head,
@@ -112,8 +97,12 @@ impl<R: Recorder> Decision<'_, R> {
     }
 
     /// policy.md §1: the authority is well-formed, and allowlisted when an allowlist is set.
-    fn host<'h>(&mut self, head: &RequestHead<'h>) -> Result<Option<HostPort<'h>>, Rejection> {
-        let authority = request_authority(head.uri(), head.version(), head.headers())
+    fn host<'h>(
+        &mut self,
+        head: &RequestHead<'h>,
+        host: Lines<'h>,
+    ) -> Result<Option<HostPort<'h>>, Rejection> {
+        let authority = authority(head.uri(), head.version(), host)
             .map_err(|rejection| self.refuse(Check::Host, rejection))?;
         let outcome = match (&self.config.hosts, &authority) {
             (Some(_), None) => return Err(self.refuse(Check::Host, Rejection::MissingHost)),
@@ -128,23 +117,21 @@ impl<R: Recorder> Decision<'_, R> {
         Ok(authority)
     }
 
-    /// The one field line of `name`, refusing repeats. A present field stays "not consulted"
-    /// until a rule consults it.
+    /// The one line of a field, refusing repeats. A present field stays "not consulted" until a
+    /// rule consults it.
     fn single<'a>(
         &mut self,
-        headers: &'a HeaderMap,
-        name: &HeaderName,
+        lines: Lines<'a>,
         field: Field,
         check: Check,
     ) -> Result<Option<&'a HeaderValue>, Rejection> {
-        let mut lines = headers.get_all(name).iter();
-        match (lines.next(), lines.next()) {
-            (_, Some(_)) => Err(self.refuse(check, Rejection::DuplicateHeader(field))),
-            (None, None) => {
+        match lines {
+            Lines::Many => Err(self.refuse(check, Rejection::DuplicateHeader(field))),
+            Lines::None => {
                 self.record(check, Outcome::Absent);
                 Ok(None)
             }
-            (Some(value), None) => {
+            Lines::One(value) => {
                 self.record(check, Outcome::NotConsulted);
                 Ok(Some(value))
             }

@@ -5,16 +5,9 @@
 //! tokens; a value that is a visible-ASCII token but not one listed here is *unknown* (and treated
 //! as the least trusted value), anything else is malformed.
 
-use http::{HeaderName, HeaderValue};
+use http::HeaderValue;
 
 use crate::{Field, Rejection};
-
-/// `Sec-Fetch-Site`.
-pub(crate) const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
-/// `Sec-Fetch-Mode`.
-pub(crate) const SEC_FETCH_MODE: HeaderName = HeaderName::from_static("sec-fetch-mode");
-/// `Sec-Fetch-Dest`.
-pub(crate) const SEC_FETCH_DEST: HeaderName = HeaderName::from_static("sec-fetch-dest");
 
 /// Longest Fetch Metadata value accepted; the longest defined value is 15 bytes.
 pub const MAX_FETCH_METADATA_LEN: usize = 64;
@@ -90,7 +83,7 @@ impl SecFetchSite {
     ///
     /// ```
     /// use crossguard::policy::SecFetchSite;
-    /// use http::{HeaderName, HeaderValue};
+    /// use http::HeaderValue;
     ///
     /// let parse = |v| SecFetchSite::parse(&HeaderValue::from_static(v));
     /// assert_eq!(parse("cross-site"), Ok(SecFetchSite::CrossSite));
@@ -98,13 +91,16 @@ impl SecFetchSite {
     /// assert!(parse("same origin").is_err());
     /// ```
     pub fn parse(value: &HeaderValue) -> Result<Self, Rejection> {
-        let token = token(value).ok_or(Rejection::MalformedFetchMetadata(Field::SecFetchSite))?;
-        Ok(match token {
+        // The values browsers send are matched first; only others need the token scan.
+        Ok(match value.as_bytes() {
             b"same-origin" => Self::SameOrigin,
             b"same-site" => Self::SameSite,
             b"cross-site" => Self::CrossSite,
             b"none" => Self::None,
-            _ => Self::Unknown,
+            _ => {
+                token(value).ok_or(Rejection::MalformedFetchMetadata(Field::SecFetchSite))?;
+                Self::Unknown
+            }
         })
     }
 

@@ -216,14 +216,28 @@ impl Handshake {
 #[must_use]
 pub fn is_handshake(head: &RequestHead<'_>) -> bool {
     let headers = head.headers();
-    let upgrade = headers.get_all(UPGRADE);
-    if field_list::contains_token(&upgrade, "websocket")
-        || headers.contains_key(SEC_WEBSOCKET_KEY)
-        || upgrade
-            .iter()
-            .any(|value| field_list::contains_ignore_case(value.as_bytes(), b"websocket"))
-    {
+    detect(
+        head,
+        headers.contains_key(UPGRADE),
+        headers.contains_key(SEC_WEBSOCKET_KEY),
+    )
+}
+
+/// [`is_handshake`], knowing already whether `Upgrade` and `Sec-WebSocket-Key` are present.
+pub(crate) fn detect(head: &RequestHead<'_>, upgrade: bool, key: bool) -> bool {
+    let headers = head.headers();
+    if key {
         return true;
+    }
+    if upgrade {
+        let lines = headers.get_all(UPGRADE);
+        if field_list::contains_token(&lines, "websocket")
+            || lines
+                .iter()
+                .any(|value| field_list::contains_ignore_case(value.as_bytes(), b"websocket"))
+        {
+            return true;
+        }
     }
     if head.method() != Method::CONNECT || head.version() < Version::HTTP_2 {
         return false;

@@ -571,10 +571,33 @@ async fn rfc8441_extended_connect_through_hyper_http2() {
     };
     let own = format!("http://127.0.0.1:{port}");
     #[rustfmt::skip]
-    let rows: &[(&str, &str, Option<&str>, u16, Option<&str>, &str)] = &[
-        ("RFC 8441 §5: same-origin websocket CONNECT → 200 with the agreed extension", "websocket", Some(&own), 200, Some("permessage-deflate"), "websocket_origin"),
-        ("RFC 8441 §5 + RFC 6455 §10.2: cross-origin websocket CONNECT → 403", "websocket", Some("http://evil.example"), 403, None, ""),
-        ("RFC 8441 §4: another :protocol is not a WebSocket: passed through", "xyzzy", None, 200, None, "non_browser"),
+    // (source, :protocol, Origin, status, agreed extension, rule)
+    type ConnectRow<'a> = (&'a str, &'a str, Option<&'a str>, u16, Option<&'a str>, &'a str);
+    let rows: &[ConnectRow<'_>] = &[
+        (
+            "RFC 8441 §5: same-origin websocket CONNECT → 200 with the agreed extension",
+            "websocket",
+            Some(&own),
+            200,
+            Some("permessage-deflate"),
+            "websocket_origin",
+        ),
+        (
+            "RFC 8441 §5 + RFC 6455 §10.2: cross-origin websocket CONNECT → 403",
+            "websocket",
+            Some("http://evil.example"),
+            403,
+            None,
+            "",
+        ),
+        (
+            "RFC 8441 §4: another :protocol is not a WebSocket: passed through",
+            "xyzzy",
+            None,
+            200,
+            None,
+            "non_browser",
+        ),
     ];
     for (source, protocol, origin, status, extension, rule) in rows {
         sender.ready().await.unwrap();

@@ -506,6 +506,17 @@ fn response_future_polled_after_completion_panics() {
     assert_eq!(text, "crossguard ResponseFuture polled after completion");
 }
 
+/// (source, :protocol, Origin, status, agreed extension, rule)
+#[cfg(feature = "hyper")]
+type ConnectRow<'a> = (
+    &'static str,
+    &'static str,
+    Option<&'a str>,
+    u16,
+    Option<&'static str>,
+    &'static str,
+);
+
 /// Item 12: RFC 8441 over a real hyper HTTP/2 connection (`enable_connect_protocol`), the
 /// `:protocol` read from hyper's extension by the `hyper` feature.
 #[cfg(feature = "hyper")]
@@ -571,33 +582,10 @@ async fn rfc8441_extended_connect_through_hyper_http2() {
     };
     let own = format!("http://127.0.0.1:{port}");
     #[rustfmt::skip]
-    // (source, :protocol, Origin, status, agreed extension, rule)
-    type ConnectRow<'a> = (&'a str, &'a str, Option<&'a str>, u16, Option<&'a str>, &'a str);
     let rows: &[ConnectRow<'_>] = &[
-        (
-            "RFC 8441 §5: same-origin websocket CONNECT → 200 with the agreed extension",
-            "websocket",
-            Some(&own),
-            200,
-            Some("permessage-deflate"),
-            "websocket_origin",
-        ),
-        (
-            "RFC 8441 §5 + RFC 6455 §10.2: cross-origin websocket CONNECT → 403",
-            "websocket",
-            Some("http://evil.example"),
-            403,
-            None,
-            "",
-        ),
-        (
-            "RFC 8441 §4: another :protocol is not a WebSocket: passed through",
-            "xyzzy",
-            None,
-            200,
-            None,
-            "non_browser",
-        ),
+        ("RFC 8441 §5: same-origin websocket CONNECT → 200 with the agreed extension", "websocket", Some(&own), 200, Some("permessage-deflate"), "websocket_origin"),
+        ("RFC 8441 §5 + RFC 6455 §10.2: cross-origin websocket CONNECT → 403", "websocket", Some("http://evil.example"), 403, None, ""),
+        ("RFC 8441 §4: another :protocol is not a WebSocket: passed through", "xyzzy", None, 200, None, "non_browser"),
     ];
     for (source, protocol, origin, status, extension, rule) in rows {
         sender.ready().await.unwrap();

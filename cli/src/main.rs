@@ -1,15 +1,18 @@
 //! The `crossguard` command.
 //!
 //! - `check`: explains the verdict crossguard gives a request head.
+//! - `proxy`: guards any local app as a reverse proxy.
 
 mod check;
 mod options;
+mod proxy;
+mod serve;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Stop cross-site attacks on HTTP services: explain a verdict.
+/// Stop cross-site attacks on HTTP services: explain a verdict, or guard an app as a proxy.
 #[derive(Debug, Parser)]
 #[command(name = "crossguard", version, about)]
 struct Cli {
@@ -22,6 +25,9 @@ enum Command {
     /// Check one request head (a raw HTTP/1.1 head, or `Name: value` lines with --method and
     /// --target) read from FILE or standard input.
     Check(check::Check),
+    /// Guard an existing app: a reverse proxy that refuses cross-site requests, cross-site
+    /// WebSocket handshakes and DNS rebinding before they reach it.
+    Proxy(proxy::Proxy),
 }
 
 /// Prints one line naming the problem and returns the usage-error exit code.
@@ -37,6 +43,13 @@ fn main() -> ExitCode {
             let _ = err.print();
             return ExitCode::SUCCESS;
         }
+        Err(err) if err.kind() == clap::error::ErrorKind::MissingRequiredArgument => {
+            let missing = match err.get(clap::error::ContextKind::InvalidArg) {
+                Some(clap::error::ContextValue::Strings(args)) => args.join(", "),
+                _ => "an argument".to_owned(),
+            };
+            return fail(&format!("missing required argument: {missing}"));
+        }
         Err(err) => {
             let text = err.to_string();
             let first = text.lines().next().unwrap_or("invalid arguments");
@@ -45,5 +58,6 @@ fn main() -> ExitCode {
     };
     match &cli.command {
         Command::Check(args) => check::run(args),
+        Command::Proxy(args) => proxy::run(args),
     }
 }

@@ -524,3 +524,43 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_0() {
         "no longer accepting"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn connect_timeout_is_504() {
+    // A listener whose accept queue is full: the kernel drops further SYNs, so connecting hangs.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let addr = socket.local_addr().unwrap();
+    let _listener = socket.listen(0).unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        if let Ok(Ok(stream)) = tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            fillers.push(stream);
+        }
+    }
+    let proxy = Proxy::start(&[
+        "--upstream",
+        &format!("http://{addr}"),
+        "--connect-timeout",
+        "0.5",
+    ]);
+    let started = Instant::now();
+    let (response, body) = send(get(&proxy, "/").body(Full::from("")).unwrap()).await;
+    let waited = started.elapsed();
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(&body[..], b"crossguard: upstream_timeout\n");
+    assert!(
+        waited >= Duration::from_millis(450) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+    let log = proxy.wait_stderr("upstream_timeout");
+    assert!(
+        log.starts_with("crossguard: upstream_timeout GET /: "),
+        "{log}"
+    );
+}

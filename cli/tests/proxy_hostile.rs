@@ -209,3 +209,30 @@ async fn max_connections_holds_under_a_burst_of_idle_connections() {
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
     let _ = read_until_close(&mut newcomer, Duration::from_millis(10)).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_keep_alive_connection_is_closed_at_the_header_timeout() {
+    let upstream = Upstream::ok().await;
+    let proxy = Proxy::start(&["--upstream", &upstream.url(), "--header-timeout", "1"]);
+    let mut stream = TcpStream::connect(proxy.addr).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(
+        read_head(&mut stream)
+            .await
+            .starts_with("HTTP/1.1 200 OK\r\n")
+    );
+    let started = Instant::now();
+    let rest = read_until_close(&mut stream, Duration::from_secs(5)).await;
+    let idle = started.elapsed();
+    assert_eq!(
+        rest, "ok",
+        "the body, then the proxy closes the idle connection"
+    );
+    assert!(
+        idle >= Duration::from_millis(800) && idle < Duration::from_millis(2500),
+        "{idle:?}"
+    );
+}

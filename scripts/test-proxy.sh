@@ -3,7 +3,8 @@
 # (jupyter_server + ipykernel from PyPI, no token, its own XSRF/Origin checks off) and the Vite
 # dev server (npm), driven by Debian's headless Chromium through playwright-core; python-websockets
 # and Node `ws` with permessage-deflate; a 200 MiB download, a 50 MiB upload (the proxy's VmHWM
-# under 64 MiB) and server-sent events through a Node upstream; 502 and SIGTERM.
+# under 64 MiB) and server-sent events through a Node upstream; 502 and SIGTERM; hostile clients
+# (ambiguous framing, a slow head, a burst of idle connections past --max-connections).
 # Installs what it needs itself. Everything listens on loopback; every process the suite starts
 # is stopped by PID (process group), also on failure.
 set -euo pipefail

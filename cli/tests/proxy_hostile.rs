@@ -236,3 +236,20 @@ async fn an_idle_keep_alive_connection_is_closed_at_the_header_timeout() {
         "{idle:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transfer_coding_other_than_chunked_is_501_and_not_forwarded() {
+    let upstream = Upstream::ok().await;
+    let proxy = Proxy::start(&["--upstream", &upstream.url()]);
+    let request = "POST /api/prompt HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n0\r\n\r\n";
+    let answer = raw(proxy.addr, request.as_bytes(), Duration::from_secs(3)).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 501 Not Implemented\r\n"),
+        "{answer}"
+    );
+    assert!(
+        answer.ends_with("\r\n\r\ncrossguard: unsupported_transfer_coding\n"),
+        "{answer}"
+    );
+    assert!(upstream.seen().is_empty());
+}

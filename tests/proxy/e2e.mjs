@@ -1,6 +1,6 @@
 // End-to-end tests of `crossguard proxy` in front of real upstreams: Jupyter Server, the Vite dev
 // server and a Node upstream (tests/proxy/upstream.mjs), with headless Chromium (Debian's),
-// python-websockets and Node `ws`.
+// python-websockets, Node `ws`, and raw sockets for the hostile-client cases.
 //
 // Run by scripts/test-proxy.sh, which installs everything and builds the binary. Prints one
 // `ok - NAME` / `not ok - NAME` line per scenario (and `# ...` measurements), then
@@ -638,8 +638,96 @@ async function nodeUpstreamScenarios() {
     assertEqual([victim.exited, victim.code], [true, 0], 'exit status');
   });
 
+  await hostileScenarios(upPort);
+
   await stopProcess(proxy);
   await stopProcess(upstream);
+}
+
+// Raw TCP to the proxy: writes `bytes`, collects what comes back until the proxy closes (or
+// `ms` pass). Returns { text, closedAfterMs }.
+function rawExchange(port, bytes, ms = 5000) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const socket = net.connect(port, '127.0.0.1', () => socket.write(bytes));
+    const chunks = [];
+    const timer = setTimeout(() => { socket.destroy(); finish(null); }, ms);
+    let done = false;
+    const finish = (closedAfterMs) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve({ text: Buffer.concat(chunks).toString('latin1'), closedAfterMs });
+    };
+    socket.on('data', (chunk) => chunks.push(chunk));
+    socket.on('close', () => finish(Date.now() - started));
+    socket.on('error', () => {});
+  });
+}
+
+async function hostileScenarios(upPort) {
+  const proxy = await startProxy('proxy-hostile', `http://127.0.0.1:${upPort}`, ['--header-timeout', '1', '--max-connections', '8']);
+  const seen = async () => JSON.parse((await request(upPort, { path: '/__seen' })).body);
+
+  await scenario('h1 each ambiguous framing gets 400 and the upstream never sees it', async () => {
+    const cases = [
+      ['Content-Length with Transfer-Encoding', 'POST /smuggle-1 HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled-1 HTTP/1.1\r\nHost: localhost\r\n\r\n'],
+      ['two different Content-Lengths', 'POST /smuggle-2 HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nContent-Length: 45\r\n\r\nabcGET /smuggled-2 HTTP/1.1\r\nHost: localhost\r\n\r\n'],
+      ['an obsolete line fold', 'GET /smuggle-3 HTTP/1.1\r\nHost: localhost\r\nX-Folded: a\r\n b\r\n\r\n'],
+    ];
+    for (const [name, bytes] of cases) {
+      const { text } = await rawExchange(proxy.port, bytes);
+      assert(text.startsWith('HTTP/1.1 400 Bad Request\r\n'), `${name}: ${JSON.stringify(text)}`);
+      assertEqual((text.match(/HTTP\/1\.1 /g) || []).length, 1, `${name}: one answer, then the connection is closed`);
+    }
+    const paths = (await seen()).filter((line) => line.includes('smuggl'));
+    assertEqual(paths, [], 'what reached the upstream');
+  });
+
+  await scenario('h2 a slow head is cut at --header-timeout 1', async () => {
+    const started = Date.now();
+    const socket = net.connect(proxy.port, '127.0.0.1');
+    const closed = new Promise((resolve) => socket.on('close', () => resolve(Date.now() - started)));
+    socket.on('error', () => {});
+    socket.write('GET /slow-head HTTP/1.1\r\nHost: loc');
+    const trickle = setInterval(() => socket.write('a'), 200);
+    const after = await Promise.race([closed, sleep(5000).then(() => null)]);
+    clearInterval(trickle);
+    socket.destroy();
+    assert(after !== null && after >= 900 && after < 2500, `closed after ${after} ms`);
+    assert(!(await seen()).some((line) => line.includes('/slow-head')), 'the upstream never saw it');
+    console.log(`#   slow head closed after ${after} ms`);
+  });
+
+  await scenario('h3 --max-connections 8 holds under a burst of 100 idle connections; the open ones are served', async () => {
+    const active = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (agent) => new Promise((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: proxy.port, path: '/download?mib=0', agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      }).on('error', reject);
+    });
+    assertEqual(await get(active), 200, 'first request on the kept-alive connection');
+    const idle = [];
+    for (let i = 0; i < 100; i += 1) {
+      const socket = net.connect(proxy.port, '127.0.0.1');
+      socket.on('error', () => {});
+      idle.push(socket);
+    }
+    await sleep(300);
+    const late = get(false).then((status) => ({ status, at: Date.now() }));
+    const waited = await Promise.race([late.then(() => 'served'), sleep(700).then(() => 'waiting')]);
+    assertEqual(waited, 'waiting', 'a newcomer past the bound');
+    assertEqual(await get(active), 200, 'the open connection keeps being served');
+    const released = Date.now();
+    for (const socket of idle) socket.destroy();
+    active.destroy();
+    const { status, at } = await withTimeout(late, 10_000, 'the newcomer');
+    assertEqual(status, 200, 'the newcomer, once connections closed');
+    console.log(`#   newcomer served ${at - released} ms after the idle connections closed`);
+  });
+
+  await stopProcess(proxy);
 }
 
 const ONLY = process.env.E2E_ONLY || '';

@@ -5,6 +5,7 @@
 //   POST /upload          counts the body as it streams in, answers {"bytes": N}
 //   GET  /sse?n=N&ms=M    N server-sent events, one every M ms, each carrying its send time
 //   GET  /slow?ms=M       answers "finished" after M ms
+//   GET  /__seen           the method and path of every request received so far, as JSON
 //   WS   /echo            `ws` with permessage-deflate: echoes every message
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
@@ -12,8 +13,16 @@ import { WebSocketServer } from 'ws';
 const MIB = 1024 * 1024;
 const chunk = Buffer.alloc(64 * 1024, 'crossguard-stream-');
 
+const seen = [];
+
 const server = http.createServer((req, res) => {
   const url = new URL(req.url, 'http://upstream.invalid');
+  if (url.pathname !== '/__seen') seen.push(`${req.method} ${url.pathname}`);
+  if (url.pathname === '/__seen') {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(seen));
+    return;
+  }
   if (req.method === 'GET' && url.pathname === '/download') {
     let left = Number(url.searchParams.get('mib') || '1') * MIB;
     res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
@@ -62,7 +71,8 @@ const server = http.createServer((req, res) => {
 });
 
 const wss = new WebSocketServer({ server, path: '/echo', perMessageDeflate: { threshold: 0 }, maxPayload: 16 * MIB });
-wss.on('connection', (ws, req) => {
+server.on('upgrade', (req) => seen.push(`${req.method} ${new URL(req.url, 'http://upstream.invalid').pathname}`));
+wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary, compress: true }));
 });
 

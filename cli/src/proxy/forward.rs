@@ -158,6 +158,14 @@ async fn forward(
         );
         return response;
     }
+    if !only_chunked(request.headers()) {
+        // hyper decodes `chunked` only; another coding would reach the upstream still applied
+        // and unannounced once `Transfer-Encoding` (hop-by-hop) is dropped (RFC 9112 §6.1).
+        return text_response(
+            StatusCode::NOT_IMPLEMENTED,
+            "crossguard: unsupported_transfer_coding\n",
+        );
+    }
     let verdict = request.extensions().get::<Verdict>();
     let policy_passed = verdict.is_none_or(|v| v.reported().is_none());
     let handshake =
@@ -248,6 +256,17 @@ async fn forward(
     // The client's connection has its own version; hyper frames the answer for it.
     parts.version = Version::HTTP_11;
     Response::from_parts(parts, ProxyBody::Upstream(body))
+}
+
+/// Whether every transfer coding the request names is `chunked` (or it names none).
+fn only_chunked(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(header::TRANSFER_ENCODING)
+        .iter()
+        .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .filter(|coding| !coding.is_empty())
+        .all(|coding| coding.eq_ignore_ascii_case(b"chunked"))
 }
 
 /// Whether the connect attempt ran out of time (`--connect-timeout`).

@@ -253,3 +253,56 @@ async fn a_transfer_coding_other_than_chunked_is_501_and_not_forwarded() {
     );
     assert!(upstream.seen().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_and_hostile_heads_never_take_the_proxy_down() {
+    let upstream = Upstream::ok().await;
+    let mut proxy = Proxy::start(&["--upstream", &upstream.url()]);
+    let mut inputs: Vec<Vec<u8>> = vec![
+        b"\x00\x01\x02\xff\xfe\r\n\r\n".to_vec(),
+        b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nOrigin: \xff\xfe\r\n\r\n".to_vec(),
+        b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nSec-Fetch-Site: \x80\r\n\r\n".to_vec(),
+        b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n".to_vec(),
+        b"GET http://evil.example/ HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec(),
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: x\r\nSec-WebSocket-Version: 13\r\n\r\n".to_vec(),
+        b"POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n".to_vec(),
+        b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 99999999999999999999\r\n\r\n".to_vec(),
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x04\x01\x00\x00\x00\x00\x00garbage".to_vec(),
+    ];
+    let mut many = b"GET / HTTP/1.1\r\nHost: localhost\r\n".to_vec();
+    for i in 0..5000 {
+        many.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+    }
+    many.extend_from_slice(b"\r\n");
+    inputs.push(many);
+    let mut huge = b"GET / HTTP/1.1\r\nHost: localhost\r\nX: ".to_vec();
+    huge.extend(std::iter::repeat_n(b'a', 2 << 20));
+    inputs.push(huge);
+    for input in &inputs {
+        // Answers come at once on loopback; some connections stay open for the next request.
+        let answer = raw(proxy.addr, input, Duration::from_secs(1)).await;
+        // HTTP/2 answers in frames (SETTINGS, then GOAWAY for the garbage).
+        let http2 = input.starts_with(b"PRI * HTTP/2.0");
+        assert!(
+            answer.is_empty()
+                || (http2 && !answer.contains("HTTP/1.1"))
+                || answer.starts_with("HTTP/1.1 4")
+                || answer.starts_with("HTTP/1.1 5"),
+            "{:?} -> {answer}",
+            String::from_utf8_lossy(&input[..input.len().min(80)])
+        );
+    }
+    assert!(upstream.seen().is_empty(), "{:?}", upstream.seen());
+    assert!(
+        proxy.wait_exit(Duration::from_millis(10)).is_none(),
+        "still running"
+    );
+    let answer = raw(
+        proxy.addr,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        WAIT,
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(!proxy.stderr().contains("panicked"), "{}", proxy.stderr());
+}

@@ -226,8 +226,12 @@ impl Follower {
             Some(Body::Chunked) => State::ChunkSize,
             Some(Body::Fixed(0)) => State::Head,
             Some(Body::Fixed(length)) => State::Fixed(length),
-            // hyper refuses such a head and closes the connection.
-            None => State::Done,
+            // hyper refuses such a head and closes the connection; should it not, nothing
+            // after it can be trusted.
+            None => {
+                self.lost(log);
+                return;
+            }
         };
     }
 
@@ -448,6 +452,8 @@ mod tests {
             ("LF-only line ends", b"GET / HTTP/1.1\nHost: a\n\nGET / HTTP/1.1\n\n", &[false, false], false),
             ("empty lines before a request line", b"\r\n\r\nGET / HTTP/1.1\r\n\r\n", &[false], false),
             ("bad chunk size: lost, fail closed", b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", &[false], true),
+            ("RFC 9112 §6.1: a coding other than chunked last: lost", b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\nGET / HTTP/1.1\r\n\r\n", &[false], true),
+            ("RFC 9112 §6.3 ¶5: an unparsable length: lost", b"POST / HTTP/1.1\r\nContent-Length: +5\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n", &[false], true),
             ("h2 preface: stop", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\n\n", &[], false),
         ];
         for (name, input, expected, lost) in cases {

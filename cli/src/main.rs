@@ -2,16 +2,20 @@
 //!
 //! - `check`: explains the verdict crossguard gives a request head.
 //! - `forward-auth`: answers nginx, Caddy, Traefik and Envoy about the requests they receive.
+//! - `proxy`: guards any local app as a reverse proxy.
 
 mod check;
 mod forward_auth;
 mod options;
+mod proxy;
+mod serve;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Stop cross-site attacks on HTTP services: explain a verdict, or answer a proxy tier.
+/// Stop cross-site attacks on HTTP services: explain a verdict, guard an app as a proxy, or
+/// answer a proxy tier as its forward-auth service.
 #[derive(Debug, Parser)]
 #[command(name = "crossguard", version, about)]
 struct Cli {
@@ -27,6 +31,9 @@ enum Command {
     /// Serve as the forward-auth service of a proxy tier (nginx auth_request, Caddy forward_auth,
     /// Traefik ForwardAuth, Envoy ext_authz): judge the original request each question describes.
     ForwardAuth(forward_auth::ForwardAuth),
+    /// Guard an existing app: a reverse proxy that refuses cross-site requests, cross-site
+    /// WebSocket handshakes and DNS rebinding before they reach it.
+    Proxy(proxy::Proxy),
 }
 
 /// Prints one line naming the problem and returns the usage-error exit code.
@@ -42,6 +49,13 @@ fn main() -> ExitCode {
             let _ = err.print();
             return ExitCode::SUCCESS;
         }
+        Err(err) if err.kind() == clap::error::ErrorKind::MissingRequiredArgument => {
+            let missing = match err.get(clap::error::ContextKind::InvalidArg) {
+                Some(clap::error::ContextValue::Strings(args)) => args.join(", "),
+                _ => "an argument".to_owned(),
+            };
+            return fail(&format!("missing required argument: {missing}"));
+        }
         Err(err) => {
             let text = err.to_string();
             let first = text.lines().next().unwrap_or("invalid arguments");
@@ -51,5 +65,6 @@ fn main() -> ExitCode {
     match &cli.command {
         Command::Check(args) => check::run(args),
         Command::ForwardAuth(args) => forward_auth::run(args),
+        Command::Proxy(args) => proxy::run(args),
     }
 }

@@ -1,0 +1,297 @@
+//! The forwarding service the guard wraps: sends an allowed request to the upstream over a
+//! pooled HTTP/1.1 connection and relays the answer, bodies streamed both ways.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use crossguard::Verdict;
+use http::{HeaderValue, Method, Request, Response, StatusCode, Version, header};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use tokio::sync::OwnedSemaphorePermit;
+use tower_service::Service;
+
+use super::body::ProxyBody;
+use super::hop::{add_forwarded, remove_hop_by_hop, rewrite_for_upstream};
+use super::upgrade::{Offer, tunnel};
+use super::upstream::Upstream;
+
+/// How the proxy talks to its upstream.
+#[derive(Debug, Clone)]
+pub(crate) struct ForwardConfig {
+    pub(crate) upstream: Upstream,
+    pub(crate) rewrite_host: bool,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) response_timeout: Duration,
+}
+
+/// What every connection's [`Forward`] shares: the configuration and the connection pool.
+#[derive(Debug)]
+pub(crate) struct Forwarder {
+    config: ForwardConfig,
+    client: Client<HttpConnector, Incoming>,
+}
+
+impl Forwarder {
+    pub(crate) fn new(config: ForwardConfig) -> Self {
+        let mut connector = HttpConnector::new();
+        connector.set_connect_timeout(Some(config.connect_timeout));
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build(connector);
+        Self { config, client }
+    }
+}
+
+/// The per-connection forwarding service.
+#[derive(Debug, Clone)]
+pub(crate) struct Forward {
+    forwarder: Arc<Forwarder>,
+    peer: SocketAddr,
+    slot: Arc<OwnedSemaphorePermit>,
+}
+
+impl Forward {
+    pub(crate) fn new(
+        forwarder: Arc<Forwarder>,
+        peer: SocketAddr,
+        slot: Arc<OwnedSemaphorePermit>,
+    ) -> Self {
+        Self {
+            forwarder,
+            peer,
+            slot,
+        }
+    }
+}
+
+type BoxFuture = Pin<Box<dyn Future<Output = Result<Response<ProxyBody>, Infallible>> + Send>>;
+
+impl Service<Request<Incoming>> for Forward {
+    type Response = Response<ProxyBody>;
+    type Error = Infallible;
+    type Future = BoxFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<Incoming>) -> BoxFuture {
+        let forwarder = Arc::clone(&self.forwarder);
+        let peer = self.peer;
+        let slot = Arc::clone(&self.slot);
+        Box::pin(async move { Ok(forward(&forwarder, peer, slot, request).await) })
+    }
+}
+
+/// Why the upstream gave no usable answer.
+#[derive(Debug, Clone, Copy)]
+enum Failure {
+    Unavailable,
+    Timeout,
+    BadHandshake,
+}
+
+impl Failure {
+    fn response(self) -> Response<ProxyBody> {
+        let (status, body) = match self {
+            Self::Unavailable => (
+                StatusCode::BAD_GATEWAY,
+                "crossguard: upstream_unavailable\n",
+            ),
+            Self::Timeout => (
+                StatusCode::GATEWAY_TIMEOUT,
+                "crossguard: upstream_timeout\n",
+            ),
+            Self::BadHandshake => (
+                StatusCode::BAD_GATEWAY,
+                "crossguard: upstream_bad_handshake\n",
+            ),
+        };
+        text_response(status, body)
+    }
+
+    fn reason(self) -> &'static str {
+        match self {
+            Self::Unavailable => "upstream_unavailable",
+            Self::Timeout => "upstream_timeout",
+            Self::BadHandshake => "upstream_bad_handshake",
+        }
+    }
+}
+
+fn text_response(status: StatusCode, body: &'static str) -> Response<ProxyBody> {
+    let mut response = Response::new(ProxyBody::from(body));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+async fn forward(
+    forwarder: &Forwarder,
+    peer: SocketAddr,
+    slot: Arc<OwnedSemaphorePermit>,
+    mut request: Request<Incoming>,
+) -> Response<ProxyBody> {
+    let config = &forwarder.config;
+    if request.method() == Method::CONNECT {
+        // A reverse proxy has no tunnel to offer; HTTP/2 WebSocket (RFC 8441) is not enabled.
+        let mut response = text_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "crossguard: connect_not_supported\n",
+        );
+        response.headers_mut().insert(
+            header::ALLOW,
+            HeaderValue::from_static("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"),
+        );
+        return response;
+    }
+    if !only_chunked(request.headers()) {
+        // hyper decodes `chunked` only; another coding would reach the upstream still applied
+        // and unannounced once `Transfer-Encoding` (hop-by-hop) is dropped (RFC 9112 §6.1).
+        return text_response(
+            StatusCode::NOT_IMPLEMENTED,
+            "crossguard: unsupported_transfer_coding\n",
+        );
+    }
+    let verdict = request.extensions().get::<Verdict>();
+    let policy_passed = verdict.is_none_or(|v| v.reported().is_none());
+    let handshake =
+        verdict.is_some_and(|v| v.handshake().is_some()) && request.version() == Version::HTTP_11;
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+
+    let received_host = request
+        .uri()
+        .authority()
+        .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        .or_else(|| request.headers().get(header::HOST).cloned());
+    let websocket = handshake.then(|| {
+        (
+            Offer::read(request.headers()),
+            hyper::upgrade::on(&mut request),
+        )
+    });
+
+    let (mut parts, body) = request.into_parts();
+    remove_hop_by_hop(&mut parts.headers, handshake);
+    add_forwarded(&mut parts.headers, peer.ip(), received_host.as_ref());
+    if config.rewrite_host {
+        rewrite_for_upstream(&mut parts.headers, &config.upstream, policy_passed);
+    } else if let Some(host) = &received_host {
+        // HTTP/2 carries the authority in `:authority`; HTTP/1.1 upstreams need it as `Host`.
+        parts.headers.insert(header::HOST, host.clone());
+    }
+    parts.uri = match config.upstream.uri_for(parts.uri.path_and_query()) {
+        Ok(uri) => uri,
+        Err(_) => return text_response(StatusCode::BAD_REQUEST, "crossguard: bad_target\n"),
+    };
+    parts.version = Version::HTTP_11;
+    parts.extensions = http::Extensions::new();
+    let upstream_request = Request::from_parts(parts, body);
+
+    let answer = tokio::time::timeout(
+        config.response_timeout,
+        forwarder.client.request(upstream_request),
+    )
+    .await;
+    let mut response = match answer {
+        Ok(Ok(response)) => response,
+        Ok(Err(err)) => {
+            let failure = if err.is_connect() && timed_out(&err) {
+                Failure::Timeout
+            } else {
+                Failure::Unavailable
+            };
+            eprintln!(
+                "crossguard: {} {method} {path}: {}",
+                failure.reason(),
+                chain(&err)
+            );
+            return failure.response();
+        }
+        Err(_) => {
+            eprintln!(
+                "crossguard: upstream_timeout {method} {path}: no response head within {}s",
+                config.response_timeout.as_secs_f64()
+            );
+            return Failure::Timeout.response();
+        }
+    };
+
+    if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+        let Some((offer, client_upgrade)) = websocket else {
+            eprintln!(
+                "crossguard: upstream_bad_handshake {method} {path}: 101 to a request that asked for no upgrade"
+            );
+            return Failure::BadHandshake.response();
+        };
+        if let Err(why) = offer.check_answer(response.headers()) {
+            eprintln!("crossguard: upstream_bad_handshake {method} {path}: {why}");
+            return Failure::BadHandshake.response();
+        }
+        let upstream_upgrade = hyper::upgrade::on(&mut response);
+        tunnel(client_upgrade, upstream_upgrade, slot);
+        let (parts, _) = response.into_parts();
+        let mut relayed = Response::from_parts(parts, ProxyBody::empty());
+        relayed.extensions_mut().clear();
+        return relayed;
+    }
+
+    let (mut parts, body) = response.into_parts();
+    remove_hop_by_hop(&mut parts.headers, false);
+    parts.extensions = http::Extensions::new();
+    // The client's connection has its own version; hyper frames the answer for it.
+    parts.version = Version::HTTP_11;
+    Response::from_parts(parts, ProxyBody::Upstream(body))
+}
+
+/// Whether every transfer coding the request names is `chunked` (or it names none).
+fn only_chunked(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(header::TRANSFER_ENCODING)
+        .iter()
+        .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .filter(|coding| !coding.is_empty())
+        .all(|coding| coding.eq_ignore_ascii_case(b"chunked"))
+}
+
+/// Whether the connect attempt ran out of time (`--connect-timeout`).
+fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(err) = source {
+        if err
+            .downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::TimedOut)
+        {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+/// An error and its causes on one line.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

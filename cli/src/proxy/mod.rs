@@ -1,0 +1,179 @@
+//! `crossguard proxy`: the guard in front of any local app.
+//!
+//! A hyper server whose service is the crate's [`GuardLayer`] around a forwarding service
+//! ([`forward::Forward`]). The guard decides; this module only moves bytes and reports: one log
+//! line per refused request and per report-only finding (`--quiet` silences them), and the
+//! upstream's failures, always.
+
+mod body;
+mod forward;
+mod hop;
+mod upgrade;
+mod upstream;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use crossguard::layer::{DefaultRejection, Report};
+use crossguard::{Guard, GuardLayer, Rejection};
+use http::{Request, Response};
+use hyper::body::Incoming;
+use tower::ServiceExt as _;
+use tower_layer::Layer as _;
+
+use crate::options::{PolicyArgs, PresetArg};
+use crate::serve::{self, ServeConfig};
+use body::ProxyBody;
+use forward::{Forward, ForwardConfig, Forwarder};
+use upstream::Upstream;
+
+/// `crossguard proxy --upstream URL [--listen ADDR] [OPTIONS]`.
+#[derive(Debug, Args)]
+pub(crate) struct Proxy {
+    /// The app to protect, as an origin: `http://host:port`.
+    #[arg(long, value_name = "URL", value_parser = Upstream::parse)]
+    upstream: Upstream,
+    /// The address to listen on (`127.0.0.1:0` picks a free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8189")]
+    listen: SocketAddr,
+    /// Send the upstream its own authority as `Host` and, for allowed requests, its own origin
+    /// as `Origin` and in `Referer`.
+    #[arg(long)]
+    rewrite_host: bool,
+    /// Time to connect to the upstream before answering 504.
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = seconds)]
+    connect_timeout: Duration,
+    /// Time to the upstream's response head before answering 504 (a streaming body is never
+    /// cut).
+    #[arg(long, value_name = "SECS", default_value = "300", value_parser = seconds)]
+    response_timeout: Duration,
+    /// Time a client has to send a request head before its connection is closed.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = seconds)]
+    header_timeout: Duration,
+    /// Time in-flight requests get to finish after SIGINT/SIGTERM.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
+    shutdown_timeout: Duration,
+    /// Open client connections at most; further connections wait until one closes.
+    #[arg(long, value_name = "N", default_value = "1024",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: u32,
+    /// No log line per refused request or report-only finding (errors are still logged).
+    #[arg(long)]
+    quiet: bool,
+    #[command(flatten)]
+    policy: PolicyArgs,
+}
+
+/// Seconds, decimals allowed: `5`, `0.5`.
+fn seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(secs.is_finite() && secs > 0.0 && secs <= 1e9) {
+        return Err(format!("`{text}` must be a positive number of seconds"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Runs the proxy until SIGINT/SIGTERM.
+pub(crate) fn run(args: &Proxy) -> ExitCode {
+    let policy = match args.policy.policy(PresetArg::Local) {
+        Ok(policy) => policy,
+        Err(err) => return crate::fail(&err.to_string()),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("crossguard: cannot start the runtime: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    let quiet = args.quiet;
+    let layer = GuardLayer::new(policy).on_report(move |report: &Report<'_>| {
+        if !quiet {
+            eprintln!(
+                "crossguard: report-only {} {}: {}",
+                report.method,
+                report.uri.path(),
+                report.rejection.reason()
+            );
+        }
+    });
+    let serve_config = ServeConfig {
+        listen: args.listen,
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        header_timeout: args.header_timeout,
+        shutdown_timeout: args.shutdown_timeout,
+        quiet,
+    };
+    let banner = format!(
+        "crossguard proxy: listening on {{addr}}, forwarding to {}",
+        args.upstream
+    );
+    let forward_config = ForwardConfig {
+        upstream: args.upstream.clone(),
+        rewrite_host: args.rewrite_host,
+        connect_timeout: args.connect_timeout,
+        response_timeout: args.response_timeout,
+    };
+    runtime.block_on(async move {
+        let forwarder = Arc::new(Forwarder::new(forward_config));
+        serve::run(
+            serve_config,
+            banner,
+            move |connection: serve::Connection| {
+                let forward =
+                    Forward::new(Arc::clone(&forwarder), connection.peer, connection.slot);
+                Proxied {
+                    guard: layer.layer(forward),
+                    quiet,
+                }
+            },
+        )
+        .await
+    })
+}
+
+/// The guard around the forwarding service, with a log line for each refusal.
+#[derive(Clone)]
+struct Proxied {
+    guard: Guard<Forward, DefaultRejection>,
+    quiet: bool,
+}
+
+type BoxFuture = Pin<Box<dyn Future<Output = Result<Response<ProxyBody>, Infallible>> + Send>>;
+
+impl hyper::service::Service<Request<Incoming>> for Proxied {
+    type Response = Response<ProxyBody>;
+    type Error = Infallible;
+    type Future = BoxFuture;
+
+    fn call(&self, request: Request<Incoming>) -> BoxFuture {
+        let quiet = self.quiet;
+        let method = request.method().clone();
+        // The path only: queries can hold secrets.
+        let path = request.uri().path().to_owned();
+        let response = self.guard.clone().oneshot(request);
+        Box::pin(async move {
+            let response = response.await?;
+            if !quiet {
+                if let Some(rejection) = response.extensions().get::<Rejection>() {
+                    eprintln!(
+                        "crossguard: refused {method} {path}: {}",
+                        rejection.reason()
+                    );
+                }
+            }
+            Ok(response)
+        })
+    }
+}

@@ -1,0 +1,266 @@
+//! The server loop every long-running subcommand shares: bind, announce, accept (at most
+//! `max_connections` at a time), speak HTTP/1.1 or h2c with upgrades, refuse ambiguous framing,
+//! cut slow heads, and shut down gracefully on SIGINT/SIGTERM.
+//!
+//! It knows nothing about the service it runs: a subcommand gives it a factory that builds one
+//! hyper service per connection.
+
+mod framing;
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderValue, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use hyper::service::Service;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+pub(crate) use framing::FramingLog;
+
+/// The body of the response to a request whose body framing is ambiguous.
+const AMBIGUOUS_FRAMING: &str = "crossguard: ambiguous_framing\n";
+
+/// How the server treats its clients.
+#[derive(Debug, Clone)]
+pub(crate) struct ServeConfig {
+    /// The address to bind.
+    pub(crate) listen: SocketAddr,
+    /// Open client connections at most; past it, new connections wait in the listen backlog.
+    pub(crate) max_connections: usize,
+    /// Time a client has to send a request head (and, before its first request, its first bytes).
+    pub(crate) header_timeout: Duration,
+    /// Time in-flight requests get to finish after SIGINT/SIGTERM.
+    pub(crate) shutdown_timeout: Duration,
+    /// Silence the per-request log lines.
+    pub(crate) quiet: bool,
+}
+
+/// What a service factory learns about a new connection.
+#[derive(Debug, Clone)]
+pub(crate) struct Connection {
+    /// The client's address.
+    pub(crate) peer: SocketAddr,
+    /// Held for as long as the connection, or a tunnel made from it, is open: a service that
+    /// takes a connection over (a WebSocket tunnel) keeps a clone until the tunnel closes.
+    pub(crate) slot: Arc<OwnedSemaphorePermit>,
+}
+
+/// The response body every service served here uses: it must be able to say why a request was
+/// refused before it reached the service.
+pub(crate) trait ServeBody:
+    http_body::Body<Data = bytes::Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+    + From<&'static str>
+    + Send
+    + 'static
+{
+}
+
+impl<B> ServeBody for B where
+    B: http_body::Body<Data = bytes::Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + From<&'static str>
+        + Send
+        + 'static
+{
+}
+
+/// Binds `config.listen`, prints `{name}: listening on http://ADDR{suffix}` once connections are
+/// accepted, and serves until SIGINT/SIGTERM. Exit code 0 after a graceful shutdown, 1 when the
+/// address cannot be bound.
+pub(crate) async fn run<F, S, B>(config: ServeConfig, banner: String, make_service: F) -> ExitCode
+where
+    F: Fn(Connection) -> S,
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    B: ServeBody,
+{
+    let listener = match TcpListener::bind(config.listen).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            eprintln!(
+                "crossguard: cannot listen on {}: {}",
+                config.listen,
+                describe_bind_error(&err)
+            );
+            return ExitCode::from(1);
+        }
+    };
+    let bound = match listener.local_addr() {
+        Ok(addr) => addr,
+        Err(err) => {
+            eprintln!("crossguard: cannot read the bound address: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut signals = match Signals::new() {
+        Ok(signals) => signals,
+        Err(err) => {
+            eprintln!("crossguard: cannot install signal handlers: {err}");
+            return ExitCode::from(1);
+        }
+    };
+    println!("{}", banner.replace("{addr}", &format!("http://{bound}")));
+
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_timeout);
+    builder.http2().timer(TokioTimer::new());
+
+    let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    loop {
+        let permit = tokio::select! {
+            permit = Arc::clone(&slots).acquire_owned() => permit,
+            () = signals.recv() => break,
+        };
+        let Ok(permit) = permit else { break };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = signals.recv() => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(err) => {
+                // Out of file descriptors and the like: keep serving the open connections.
+                eprintln!("crossguard: accept failed: {err}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let framing = FramingLog::default();
+        let io = TokioIo::new(framing::FramingIo::new(
+            stream,
+            framing.clone(),
+            config.header_timeout,
+        ));
+        let service = RefuseAmbiguous {
+            inner: make_service(Connection {
+                peer,
+                slot: Arc::new(permit),
+            }),
+            framing,
+            quiet: config.quiet,
+        };
+        let connection = builder
+            .serve_connection_with_upgrades(io, service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that goes away mid-request is not an error of the server's.
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(config.shutdown_timeout) => {
+            eprintln!(
+                "crossguard: shutdown timeout ({}s) elapsed; closing the remaining connections",
+                config.shutdown_timeout.as_secs_f64()
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn describe_bind_error(err: &io::Error) -> String {
+    match err.kind() {
+        io::ErrorKind::AddrInUse => "address already in use".to_owned(),
+        io::ErrorKind::AddrNotAvailable => "address not available on this machine".to_owned(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_owned(),
+        _ => err.to_string(),
+    }
+}
+
+/// SIGINT and SIGTERM, installed before the server announces itself.
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    async fn recv(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+    }
+}
+
+/// Answers `400` to a request whose head [`framing`] found ambiguous (RFC 9112 §6.3, §11.2),
+/// before the inner service sees it.
+#[derive(Clone)]
+struct RefuseAmbiguous<S> {
+    inner: S,
+    framing: FramingLog,
+    quiet: bool,
+}
+
+impl<S, B> Service<Request<Incoming>> for RefuseAmbiguous<S>
+where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>,
+    S::Future: Send + 'static,
+    B: ServeBody,
+{
+    type Response = Response<B>;
+    type Error = Infallible;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Response<B>, Infallible>> + Send>>;
+
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        // HTTP/2 has no such ambiguity (its frames carry the lengths); only HTTP/1 heads are
+        // recorded.
+        let ambiguous = request.version() < http::Version::HTTP_2 && self.framing.next_ambiguous();
+        if ambiguous {
+            if !self.quiet {
+                eprintln!(
+                    "crossguard: refused {} {}: ambiguous_framing",
+                    request.method(),
+                    request.uri().path()
+                );
+            }
+            let mut response = Response::new(B::from(AMBIGUOUS_FRAMING));
+            *response.status_mut() = StatusCode::BAD_REQUEST;
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return Box::pin(async move { Ok(response) });
+        }
+        let framing = self.framing.clone();
+        let future = self.inner.call(request);
+        Box::pin(async move {
+            let response = future.await?;
+            if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                // What follows on this connection is a tunnel, not HTTP.
+                framing.stop();
+            }
+            Ok(response)
+        })
+    }
+}

@@ -1,0 +1,308 @@
+//! Hostile clients against `crossguard proxy`: ambiguous framing (RFC 9112 §6.3, §11.2) gets
+//! `400` and never reaches the upstream, slow heads are cut at `--header-timeout`, and
+//! `--max-connections` holds under a burst of idle connections while the others are served.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{Proxy, Upstream, WAIT, raw, read_head, read_until_close};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+
+#[rustfmt::skip]
+const AMBIGUOUS: [(&str, &str); 5] = [
+    ("RFC 9112 §6.3 ¶3: Content-Length with Transfer-Encoding",
+     "POST /api/prompt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+    ("RFC 9112 §6.3 ¶3: Transfer-Encoding before Content-Length",
+     "POST /api/prompt HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nContent-Length: 44\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+    ("RFC 9112 §6.3 ¶5: two different Content-Lengths",
+     "POST /api/prompt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nContent-Length: 40\r\n\r\nabcGET /smuggled HTTP/1.1\r\nHost: localhost\r\n\r\n"),
+    ("RFC 9112 §6.3 ¶5: a Content-Length list that disagrees",
+     "POST /api/prompt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3, 40\r\n\r\nabc"),
+    ("RFC 9112 §5.2: an obsolete line fold",
+     "GET /api/prompt HTTP/1.1\r\nHost: localhost\r\nX-Folded: a\r\n b\r\n\r\n"),
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ambiguous_framing_is_400_and_never_forwarded() {
+    let upstream = Upstream::ok().await;
+    let proxy = Proxy::start(&["--upstream", &upstream.url()]);
+    for (name, request) in AMBIGUOUS {
+        let answer = raw(proxy.addr, request.as_bytes(), Duration::from_secs(3)).await;
+        assert!(
+            answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{name}: {answer}"
+        );
+        assert_eq!(
+            answer.matches("HTTP/1.1").count(),
+            1,
+            "{name}: one answer, then closed: {answer}"
+        );
+        assert!(upstream.seen().is_empty(), "{name}: {:?}", upstream.seen());
+    }
+    // The case hyper accepts is refused by crossguard itself, with its reason.
+    let answer = raw(
+        proxy.addr,
+        AMBIGUOUS[0].1.as_bytes(),
+        Duration::from_secs(3),
+    )
+    .await;
+    assert!(
+        answer.ends_with("\r\n\r\ncrossguard: ambiguous_framing\n"),
+        "{answer}"
+    );
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("connection: close\r\n"),
+        "{answer}"
+    );
+    let log = proxy.wait_stderr("ambiguous_framing");
+    assert!(
+        log.contains("crossguard: refused POST /api/prompt: ambiguous_framing\n"),
+        "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_smuggling_attempt_after_a_good_request_on_one_connection_is_refused() {
+    let upstream = Upstream::ok().await;
+    let proxy = Proxy::start(&["--upstream", &upstream.url()]);
+    let pipeline = format!(
+        "POST /first HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello{}",
+        AMBIGUOUS[0].1
+    );
+    let answer = raw(proxy.addr, pipeline.as_bytes(), Duration::from_secs(3)).await;
+    let first = answer
+        .find("HTTP/1.1 200 OK\r\n")
+        .expect("first request answered");
+    let second = answer
+        .find("HTTP/1.1 400 Bad Request\r\n")
+        .expect("second refused");
+    assert!(first < second, "{answer}");
+    let seen = upstream.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0].target, "/first");
+    assert_eq!(&seen[0].body[..], b"hello");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn same_content_length_twice_and_plain_chunked_are_not_ambiguous() {
+    let upstream = Upstream::ok().await;
+    let proxy = Proxy::start(&["--upstream", &upstream.url()]);
+    let pipeline = "POST /a HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabcPOST /b HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\ndef\r\n0\r\n\r\n";
+    let answer = raw(proxy.addr, pipeline.as_bytes(), Duration::from_secs(3)).await;
+    assert_eq!(answer.matches("HTTP/1.1 200 OK\r\n").count(), 2, "{answer}");
+    let seen = upstream.seen();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(
+        (&seen[0].body[..], &seen[1].body[..]),
+        (&b"abc"[..], &b"def"[..])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slow_head_is_cut_at_the_header_timeout() {
+    let upstream = Upstream::ok().await;
+    let proxy = Proxy::start(&["--upstream", &upstream.url(), "--header-timeout", "1"]);
+    // (first bytes, then one more byte every 300 ms from this list): never a complete head.
+    let cases: [(&[u8], &[u8]); 4] = [
+        (b"GET / HTTP/1.1\r\nHost: loc", b"aaaaaaaaaaaaaa"),
+        (b"G", b"aaaaaaaaaaaaaa"),
+        // A slow HTTP/2 preface: hyper's own header timeout does not cover protocol detection.
+        (b"PRI * HT", b"TP/2.0\r\n\r\nSM\r\n\r\n"),
+        (b"", b"aaaaaaaaaaaaaa"),
+    ];
+    for (first_bytes, trickle) in cases {
+        let mut stream = TcpStream::connect(proxy.addr).await.unwrap();
+        stream.write_all(first_bytes).await.unwrap();
+        let started = Instant::now();
+        let mut closed = false;
+        for byte in trickle.iter() {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if stream.write_all(std::slice::from_ref(byte)).await.is_err() {
+                closed = true;
+                break;
+            }
+            let mut buf = [0u8; 1024];
+            match tokio::time::timeout(Duration::from_millis(1), stream.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => {
+                    closed = true;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let after = started.elapsed();
+        assert!(closed, "{first_bytes:?}: still open after {after:?}");
+        assert!(
+            after >= Duration::from_millis(800),
+            "{first_bytes:?}: cut after {after:?}"
+        );
+        assert!(
+            after < Duration::from_millis(2500),
+            "{first_bytes:?}: cut after {after:?}"
+        );
+    }
+    assert!(upstream.seen().is_empty());
+    // The proxy still serves.
+    let answer = raw(
+        proxy.addr,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        WAIT,
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn max_connections_holds_under_a_burst_of_idle_connections() {
+    let upstream = Upstream::ok().await;
+    let proxy = Proxy::start(&["--upstream", &upstream.url(), "--max-connections", "4"]);
+    let get = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+    // One keep-alive client that works, then a burst of idle connections filling the rest.
+    let mut active = TcpStream::connect(proxy.addr).await.unwrap();
+    active.write_all(get).await.unwrap();
+    assert!(
+        read_head(&mut active)
+            .await
+            .starts_with("HTTP/1.1 200 OK\r\n")
+    );
+    let mut body = [0u8; 2];
+    active.read_exact(&mut body).await.unwrap();
+    assert_eq!(&body, b"ok");
+    let mut idle = Vec::new();
+    for _ in 0..50 {
+        idle.push(TcpStream::connect(proxy.addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // A newcomer past the bound waits...
+    let mut newcomer = TcpStream::connect(proxy.addr).await.unwrap();
+    newcomer.write_all(get).await.unwrap();
+    let mut buf = [0u8; 64];
+    let early = tokio::time::timeout(Duration::from_millis(700), newcomer.read(&mut buf)).await;
+    assert!(early.is_err(), "served past the bound: {early:?}");
+
+    // ...while the open connection is still served.
+    active.write_all(get).await.unwrap();
+    let head = tokio::time::timeout(WAIT, read_head(&mut active))
+        .await
+        .unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+
+    // Closing every idle connection lets the newcomer in (they are accepted in order).
+    drop(idle);
+    drop(active);
+    let head = tokio::time::timeout(WAIT, read_head(&mut newcomer))
+        .await
+        .unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    let _ = read_until_close(&mut newcomer, Duration::from_millis(10)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_keep_alive_connection_is_closed_at_the_header_timeout() {
+    let upstream = Upstream::ok().await;
+    let proxy = Proxy::start(&["--upstream", &upstream.url(), "--header-timeout", "1"]);
+    let mut stream = TcpStream::connect(proxy.addr).await.unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(
+        read_head(&mut stream)
+            .await
+            .starts_with("HTTP/1.1 200 OK\r\n")
+    );
+    let started = Instant::now();
+    let rest = read_until_close(&mut stream, Duration::from_secs(5)).await;
+    let idle = started.elapsed();
+    assert_eq!(
+        rest, "ok",
+        "the body, then the proxy closes the idle connection"
+    );
+    assert!(
+        idle >= Duration::from_millis(800) && idle < Duration::from_millis(2500),
+        "{idle:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_transfer_coding_other_than_chunked_is_501_and_not_forwarded() {
+    let upstream = Upstream::ok().await;
+    let proxy = Proxy::start(&["--upstream", &upstream.url()]);
+    let request = "POST /api/prompt HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n0\r\n\r\n";
+    let answer = raw(proxy.addr, request.as_bytes(), Duration::from_secs(3)).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 501 Not Implemented\r\n"),
+        "{answer}"
+    );
+    assert!(
+        answer.ends_with("\r\n\r\ncrossguard: unsupported_transfer_coding\n"),
+        "{answer}"
+    );
+    assert!(upstream.seen().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_and_hostile_heads_never_take_the_proxy_down() {
+    let upstream = Upstream::ok().await;
+    let mut proxy = Proxy::start(&["--upstream", &upstream.url()]);
+    let mut inputs: Vec<Vec<u8>> = vec![
+        b"\x00\x01\x02\xff\xfe\r\n\r\n".to_vec(),
+        b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nOrigin: \xff\xfe\r\n\r\n".to_vec(),
+        b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nSec-Fetch-Site: \x80\r\n\r\n".to_vec(),
+        b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n".to_vec(),
+        b"GET http://evil.example/ HTTP/1.1\r\nHost: localhost\r\n\r\n".to_vec(),
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: x\r\nSec-WebSocket-Version: 13\r\n\r\n".to_vec(),
+        b"POST / HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n".to_vec(),
+        b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 99999999999999999999\r\n\r\n".to_vec(),
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x04\x01\x00\x00\x00\x00\x00garbage".to_vec(),
+    ];
+    let mut many = b"GET / HTTP/1.1\r\nHost: localhost\r\n".to_vec();
+    for i in 0..5000 {
+        many.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+    }
+    many.extend_from_slice(b"\r\n");
+    inputs.push(many);
+    let mut huge = b"GET / HTTP/1.1\r\nHost: localhost\r\nX: ".to_vec();
+    huge.extend(std::iter::repeat_n(b'a', 2 << 20));
+    inputs.push(huge);
+    for input in &inputs {
+        // Answers come at once on loopback; some connections stay open for the next request.
+        let answer = raw(proxy.addr, input, Duration::from_secs(1)).await;
+        // HTTP/2 answers in frames (SETTINGS, then GOAWAY for the garbage).
+        let http2 = input.starts_with(b"PRI * HTTP/2.0");
+        assert!(
+            answer.is_empty()
+                || (http2 && !answer.contains("HTTP/1.1"))
+                || answer.starts_with("HTTP/1.1 4")
+                || answer.starts_with("HTTP/1.1 5"),
+            "{:?} -> {answer}",
+            String::from_utf8_lossy(&input[..input.len().min(80)])
+        );
+    }
+    assert!(upstream.seen().is_empty(), "{:?}", upstream.seen());
+    assert!(
+        proxy.wait_exit(Duration::from_millis(10)).is_none(),
+        "still running"
+    );
+    let answer = raw(
+        proxy.addr,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        WAIT,
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(!proxy.stderr().contains("panicked"), "{}", proxy.stderr());
+}

@@ -9,17 +9,17 @@
 
 mod answer;
 mod original;
-mod serve;
 mod service;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Args;
-use tokio::net::TcpListener;
 
 use crate::fail;
 use crate::options::{PolicyArgs, PresetArg};
+use crate::serve::{self, ServeConfig};
 
 use answer::{DenyStatus, Judge};
 use original::Conventions;
@@ -87,23 +87,29 @@ pub(crate) fn run(args: &ForwardAuth) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(async {
-        let listener = match TcpListener::bind(args.listen).await {
-            Ok(listener) => listener,
-            Err(err) => {
-                eprintln!("crossguard: cannot listen on {}: {err}", args.listen);
-                return ExitCode::FAILURE;
-            }
-        };
-        let addr = listener.local_addr().unwrap_or(args.listen);
-        if !addr.ip().is_loopback() {
-            eprintln!(
-                "crossguard: warning: listening on {addr}, not a loopback address: forward-auth \
-                 trusts the X-Forwarded-* fields, so only the proxy tier may reach it"
-            );
-        }
-        println!("crossguard forward-auth: listening on http://{addr}");
-        serve::serve(listener, service, serve::shutdown_signal()).await;
-        ExitCode::SUCCESS
-    })
+    if !args.listen.ip().is_loopback() {
+        eprintln!(
+            "crossguard: warning: listening on {}, not a loopback address: forward-auth trusts \
+             the X-Forwarded-* fields, so only the proxy tier may reach it",
+            args.listen
+        );
+    }
+    let config = ServeConfig {
+        listen: args.listen,
+        max_connections: MAX_CONNECTIONS,
+        header_timeout: HEADER_TIMEOUT,
+        shutdown_timeout: SHUTDOWN_TIMEOUT,
+        quiet: args.quiet,
+    };
+    let banner = "crossguard forward-auth: listening on {addr}".to_owned();
+    runtime.block_on(serve::run(config, banner, move |_connection| {
+        service.clone()
+    }))
 }
+
+/// Open connections at most: a proxy tier keeps a pool of keep-alive connections per worker.
+const MAX_CONNECTIONS: usize = 1024;
+/// How long an engine may take to send a question's head.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long open questions get to be answered after SIGINT/SIGTERM.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);

@@ -7,9 +7,9 @@
     clippy::panic
 )]
 
-mod common;
+mod support;
 
-use common::{decide, parse_head};
+use support::{decide, parse_head};
 use crossguard::{Policy, Rejection, Rule};
 
 const CHROMIUM_SAME_ORIGIN_FETCH_POST: &str = "

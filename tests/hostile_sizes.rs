@@ -7,7 +7,7 @@
     clippy::panic
 )]
 
-mod common;
+mod support;
 
 use crossguard::websocket::{DeflateConfig, negotiate_deflate, select_protocol};
 use crossguard::{Policy, Rejection, RequestHead};

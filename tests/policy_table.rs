@@ -6,9 +6,9 @@
     clippy::panic
 )]
 
-mod common;
+mod support;
 
-use common::{decide, request, with_raw, with_version};
+use support::{decide, request, with_raw, with_version};
 use crossguard::{Policy, Rejection, Rule};
 use http::Version;
 

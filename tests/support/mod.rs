@@ -4,10 +4,17 @@
 //! A table is a `#[rustfmt::skip]` slice with one row per line, its source first: the RFC
 //! section, the peer, or the document (`docs/…`, an item's doc comment) the row comes from, then
 //! the inputs, then the expected value.
-#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use crossguard::websocket::{DeflateConfig, DeflateParams, negotiate_deflate};
 use crossguard::{Policy, Rejection, RequestHead, Rule};
 use http::{HeaderName, HeaderValue, Method, Request, Version};
 
@@ -142,6 +149,72 @@ pub fn sample_handshake(
         builder = builder.header(*name, *value);
     }
     builder.body(()).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// permessage-deflate negotiation
+// ---------------------------------------------------------------------------------------------
+
+/// What `negotiate_deflate` answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Negotiated {
+    /// Accepted, answered with exactly this response element.
+    Accept(&'static str),
+    /// Grammatical, but no offer was accepted.
+    Decline,
+    /// `Err(Rejection::MalformedWebSocketExtensions)`.
+    Malformed,
+}
+
+/// A deflate row: source, `Sec-WebSocket-Extensions` field lines, server config, answer.
+pub type DeflateRow<L> = (&'static str, L, Option<DeflateConfig>, Negotiated);
+
+/// `Sec-WebSocket-Extensions` field lines: one `&str`, or several.
+pub trait ExtensionLines: std::fmt::Debug {
+    fn values(&self) -> Vec<HeaderValue>;
+}
+
+impl ExtensionLines for &str {
+    fn values(&self) -> Vec<HeaderValue> {
+        vec![HeaderValue::from_str(self).unwrap()]
+    }
+}
+
+impl ExtensionLines for &[&str] {
+    fn values(&self) -> Vec<HeaderValue> {
+        self.iter()
+            .map(|l| HeaderValue::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl ExtensionLines for Vec<String> {
+    fn values(&self) -> Vec<HeaderValue> {
+        self.iter()
+            .map(|l| HeaderValue::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// Checks every row's answer; `accepted` further checks each accepted answer's parameters.
+pub fn check_deflate<L: ExtensionLines>(
+    rows: &[DeflateRow<L>],
+    mut accepted: impl FnMut(&DeflateParams),
+) {
+    check_rows(rows, |(source, lines, config, want)| {
+        let got = negotiate_deflate(&lines.values(), config.as_ref());
+        let context = format!("{source}: {lines:?} with {config:?}");
+        match (got, want) {
+            (Ok(Some(params)), Negotiated::Accept(answer)) => {
+                assert_eq!(params.to_string(), *answer, "{context}");
+                assert_eq!(params.to_header_value(), *answer, "{context}: header value");
+                accepted(&params);
+            }
+            (Ok(None), Negotiated::Decline) => {}
+            (Err(Rejection::MalformedWebSocketExtensions), Negotiated::Malformed) => {}
+            (got, want) => panic!("{context}: want {want:?}, got {got:?}"),
+        }
+    });
 }
 
 // ---------------------------------------------------------------------------------------------

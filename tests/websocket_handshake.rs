@@ -189,14 +189,14 @@ fn verify_and_policy_differ_on_non_handshakes() {
 /// handshakes: validated, Origin-checked, refused when malformed.
 #[test]
 fn near_handshakes_are_judged_as_handshakes() {
-    let cross = ("origin", "https://evil.example");
+    const CROSS: (&str, &str) = ("origin", "https://evil.example");
     #[rustfmt::skip]
-    let rows: &[(&str, &[&str], &[(&str, &str)], Rejection)] = &[
-        ("fail closed: Sec-WebSocket-Key without Upgrade", &["upgrade"], &[cross], Rejection::WebSocketUpgrade),
-        ("fail closed: Upgrade: websocket/13 (a product version is not the token)", &[], &[("upgrade", "websocket/13"), cross], Rejection::WebSocketUpgrade),
-        ("fail closed: Upgrade: \"websocket\" (quoted)", &[], &[("upgrade", "\"websocket\""), cross], Rejection::WebSocketUpgrade),
+    let rows: &[(&str, &[&str], Fields, Rejection)] = &[
+        ("fail closed: Sec-WebSocket-Key without Upgrade", &["upgrade"], &[CROSS], Rejection::WebSocketUpgrade),
+        ("fail closed: Upgrade: websocket/13 (a product version is not the token)", &[], &[("upgrade", "websocket/13"), CROSS], Rejection::WebSocketUpgrade),
+        ("fail closed: Upgrade: \"websocket\" (quoted)", &[], &[("upgrade", "\"websocket\""), CROSS], Rejection::WebSocketUpgrade),
         ("fail closed: Upgrade: x-websocket, no key", &["sec-websocket-key"], &[("upgrade", "x-websocket")], Rejection::WebSocketUpgrade),
-        ("fail closed: a valid near-handshake is Origin-checked", &[], &[cross], Rejection::CrossSiteWebSocket),
+        ("fail closed: a valid near-handshake is Origin-checked", &[], &[CROSS], Rejection::CrossSiteWebSocket),
     ];
     check_rows(rows, |(source, remove, set, want)| {
         let near = sample_handshake(GET, H11, remove, set);
@@ -591,7 +591,7 @@ fn origin_rule_table() {
         .unwrap();
 
     #[rustfmt::skip]
-    let rows: &[(&str, &Policy, &[(&str, &str)], Want<Rule>)] = &[
+    let rows: &[(&str, &Policy, Fields, Want<Rule>)] = &[
         ("RFC 6455 §10.2: same-origin Origin", &default, &[("origin", "http://localhost:8188")], Ok(Rule::WebSocketOrigin)),
         ("Origin::is_same_authority doc: https origin with the same host:port", &default, &[("origin", "https://localhost:8188")], Ok(Rule::WebSocketOrigin)),
         ("RFC 6454 §4: host names compare case-insensitively", &default, &[("origin", "http://LOCALHOST:8188")], Ok(Rule::WebSocketOrigin)),

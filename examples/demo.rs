@@ -16,18 +16,18 @@
 use std::sync::{Arc, Mutex};
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use crossguard::layer::DefaultRejection;
 use crossguard::layer::OnRejection as _;
-use crossguard::{GuardLayer, Policy, Rejection, Verdict};
-use futures_util::{SinkExt as _, StreamExt as _};
+use crossguard::{GuardLayer, Policy, Rejection};
 use http::StatusCode;
-use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
-use yawc::{CompressionLevel, Frame, OpCode, Options, Role, WebSocket};
+
+#[path = "support/echo.rs"]
+mod echo;
 
 #[derive(Clone, Default)]
 struct History(Arc<Mutex<Vec<Value>>>);
@@ -53,49 +53,6 @@ async fn list_history(State(history): State<History>) -> Response {
         Ok(entries) => Json(Value::Array(entries.clone())).into_response(),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
-}
-
-async fn websocket(mut request: Request) -> Response {
-    let Some(handshake) = request
-        .extensions()
-        .get::<Verdict>()
-        .and_then(Verdict::handshake)
-        .cloned()
-    else {
-        return (
-            StatusCode::UPGRADE_REQUIRED,
-            "this endpoint speaks WebSocket\n",
-        )
-            .into_response();
-    };
-    let on_upgrade = hyper::upgrade::on(&mut request);
-    let extensions = handshake.deflate().map(ToString::to_string);
-    tokio::spawn(async move {
-        let Ok(upgraded) = on_upgrade.await else {
-            return;
-        };
-        let options = Options::default().with_compression_level(CompressionLevel::default());
-        let Ok(mut ws) = WebSocket::from_stream_with_extensions(
-            TokioIo::new(upgraded),
-            Role::Server,
-            extensions.as_deref(),
-            options,
-        ) else {
-            return;
-        };
-        while let Some(frame) = ws.next().await {
-            let (opcode, _fin, payload) = frame.into_parts();
-            let echoed = match opcode {
-                OpCode::Text => ws.send(Frame::text(payload)).await,
-                OpCode::Binary => ws.send(Frame::binary(payload)).await,
-                _ => Ok(()),
-            };
-            if echoed.is_err() {
-                break;
-            }
-        }
-    });
-    handshake.response::<Body>()
 }
 
 fn usage() -> ! {
@@ -132,7 +89,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/", get(|| async { Html(PAGE) }))
         .route("/api/prompt", post(queue_prompt))
         .route("/api/history", get(list_history))
-        .route("/ws", get(websocket))
+        .route("/ws", get(echo::websocket))
         .with_state(History::default())
         .layer(GuardLayer::new(policy).on_rejection(log_rejection));
 

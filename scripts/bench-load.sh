@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# End-to-end load comparison on loopback: the same axum app (examples/bench_server.rs) with and
-# without the guard, loaded alternately by wrk (installed from Debian when missing). Bounded:
-# ROUNDS rounds of SECONDS per side. Prints requests/s per run and the median ratio.
+# End-to-end load comparison on loopback: the same axum app (benches/harness/bench_server.rs)
+# with and without the guard, loaded alternately by wrk (installed from Debian when missing).
+# Bounded: ROUNDS rounds of SECONDS_PER_RUN per side. Prints requests/s per run and the median
+# ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${ROUNDS:-3}
 seconds=${SECONDS_PER_RUN:-10}
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-cargo build --quiet --release --locked --example bench_server
+bin=$(bash scripts/build-harness.sh bench_server)
 lua=$(mktemp)
 cat >"$lua" <<'LUA'
 wrk.method = "POST"
@@ -20,8 +21,8 @@ wrk.headers["Sec-Fetch-Dest"] = "empty"
 LUA
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -f "$lua"' EXIT
-target/release/examples/bench_server 127.0.0.1:18188 >/dev/null & pids+=($!)
-target/release/examples/bench_server 127.0.0.1:18189 --no-guard >/dev/null & pids+=($!)
+"$bin" 127.0.0.1:18188 >/dev/null & pids+=($!)
+"$bin" 127.0.0.1:18189 --no-guard >/dev/null & pids+=($!)
 sleep 1
 results=()
 for round in $(seq 1 "$rounds"); do

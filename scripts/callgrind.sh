@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Counts instructions (valgrind --tool=callgrind) for the same in-process request loop through an
-# axum app with and without the guard, and prints the ratio. Instruction counts are deterministic
-# for the same binary and input, unlike timings on a shared machine.
+# axum app with and without the guard (benches/harness/request_loop.rs), and prints the ratio.
+# Instruction counts are deterministic for the same binary and input, unlike timings on a shared
+# machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${REQUESTS:-20000}
 command -v valgrind >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null; }
-cargo build --quiet --release --locked --example request_loop
+bin=$(bash scripts/build-harness.sh request_loop)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for mode in none default local; do
     valgrind --tool=callgrind --callgrind-out-file="$out/$mode" \
-        target/release/examples/request_loop "$mode" "$count" >/dev/null 2>"$out/$mode.log"
+        "$bin" "$mode" "$count" >/dev/null 2>"$out/$mode.log"
 done
 total() { grep -E '^(summary|totals):' "$out/$1" | head -1 | awk '{print $2}'; }
 python3 - "$count" "$(total none)" "$(total default)" "$(total local)" <<'PY'

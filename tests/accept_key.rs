@@ -8,8 +8,11 @@
     clippy::panic
 )]
 
+mod support;
+
 use crossguard::websocket::{WEBSOCKET_GUID, accept_key, is_valid_key};
 use proptest::prelude::*;
+use support::check_rows;
 
 // ---------------------------------------------------------------------------------------------
 // Oracle: SHA-1 (FIPS 180-4 §5.1.1 padding, §6.1.2 hash computation) and base64 (RFC 4648 §4).
@@ -122,35 +125,21 @@ fn reference_is_valid_key(key: &[u8]) -> bool {
 #[test]
 fn oracle_sha1_matches_fips_180_vectors() {
     let million_a = vec![b'a'; 1_000_000];
+    #[rustfmt::skip]
     let rows: &[(&str, &[u8], &str)] = &[
-        (
-            "FIPS 180-4 / NIST CSRC example: empty message",
-            b"",
-            "da39a3ee5e6b4b0d3255bfef95601890afd80709",
-        ),
-        (
-            "NIST CSRC SHA1 example: \"abc\" (one block)",
-            b"abc",
-            "a9993e364706816aba3e25717850c26c9cd0d89d",
-        ),
-        (
-            "NIST CSRC SHA1 example: 448-bit message (two blocks)",
-            b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-            "84983e441c3bd26ebaae4aa1f95129e5e54670f1",
-        ),
-        (
-            "FIPS 180-2 appendix A.3: one million 'a'",
-            &million_a,
-            "34aa973cd4c4daa4f61eeb2bdbad27316534016f",
-        ),
+        ("FIPS 180-4 / NIST CSRC example: empty message", b"", "da39a3ee5e6b4b0d3255bfef95601890afd80709"),
+        ("NIST CSRC SHA1 example: \"abc\" (one block)", b"abc", "a9993e364706816aba3e25717850c26c9cd0d89d"),
+        ("NIST CSRC SHA1 example: 448-bit message (two blocks)", b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "84983e441c3bd26ebaae4aa1f95129e5e54670f1"),
+        ("FIPS 180-2 appendix A.3: one million 'a'", &million_a, "34aa973cd4c4daa4f61eeb2bdbad27316534016f"),
     ];
-    for (source, input, want) in rows {
+    check_rows(rows, |(source, input, want)| {
         assert_eq!(hex(&sha1(input)), *want, "{source}");
-    }
+    });
 }
 
 #[test]
 fn oracle_base64_matches_rfc_4648_vectors() {
+    #[rustfmt::skip]
     let rows: &[(&str, &str, &str)] = &[
         ("RFC 4648 §10", "", ""),
         ("RFC 4648 §10", "f", "Zg=="),
@@ -159,15 +148,11 @@ fn oracle_base64_matches_rfc_4648_vectors() {
         ("RFC 4648 §10", "foob", "Zm9vYg=="),
         ("RFC 4648 §10", "fooba", "Zm9vYmE="),
         ("RFC 4648 §10", "foobar", "Zm9vYmFy"),
-        (
-            "RFC 6455 §1.3: the sample nonce",
-            "the sample nonce",
-            "dGhlIHNhbXBsZSBub25jZQ==",
-        ),
+        ("RFC 6455 §1.3: the sample nonce", "the sample nonce", "dGhlIHNhbXBsZSBub25jZQ=="),
     ];
-    for (source, input, want) in rows {
+    check_rows(rows, |(source, input, want)| {
         assert_eq!(base64(input.as_bytes()), *want, "{source}: {input:?}");
-    }
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,19 +161,12 @@ fn oracle_base64_matches_rfc_4648_vectors() {
 
 #[test]
 fn accept_key_rfc_6455_vectors() {
+    #[rustfmt::skip]
     let rows: &[(&str, &str, &str)] = &[
-        (
-            "RFC 6455 §1.3 and §4.2.2 item 5.4",
-            "dGhlIHNhbXBsZSBub25jZQ==",
-            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
-        ),
-        (
-            "RFC 6455 §1.3 (the same key, as the oracle computes it)",
-            "dGhlIHNhbXBsZSBub25jZQ==",
-            &reference_accept(b"dGhlIHNhbXBsZSBub25jZQ=="),
-        ),
+        ("RFC 6455 §1.3 and §4.2.2 item 5.4", "dGhlIHNhbXBsZSBub25jZQ==", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+        ("RFC 6455 §1.3 (the same key, as the oracle computes it)", "dGhlIHNhbXBsZSBub25jZQ==", &reference_accept(b"dGhlIHNhbXBsZSBub25jZQ==")),
     ];
-    for (source, key, want) in rows {
+    check_rows(rows, |(source, key, want)| {
         let got = accept_key(key.as_bytes());
         assert_eq!(got.as_str(), *want, "{source}");
         assert_eq!(got.to_string(), *want, "{source}: Display");
@@ -198,7 +176,7 @@ fn accept_key_rfc_6455_vectors() {
             format!("AcceptKey({want:?})"),
             "{source}: Debug"
         );
-    }
+    });
 }
 
 #[test]
@@ -211,28 +189,20 @@ fn websocket_guid_is_the_rfc_6455_constant() {
 fn accept_key_hashes_the_key_as_received() {
     // RFC 6455 §4.2.2 item 5.4: the server concatenates the key *as received* (not decoded, not
     // trimmed) with the GUID. Keys differing only in whitespace or padding bits hash differently.
+    #[rustfmt::skip]
     let rows: &[(&str, &str)] = &[
-        (
-            "RFC 6455 §4.2.2: as received, base64 text not decoded",
-            "dGhlIHNhbXBsZSBub25jZQ==",
-        ),
-        (
-            "RFC 6455 §4.2.2: non-zero padding bits are not normalised",
-            "dGhlIHNhbXBsZSBub25jZR==",
-        ),
-        (
-            "RFC 6455 §4.2.2: leading whitespace is hashed too",
-            " dGhlIHNhbXBsZSBub25jZQ==",
-        ),
+        ("RFC 6455 §4.2.2: as received, base64 text not decoded", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ("RFC 6455 §4.2.2: non-zero padding bits are not normalised", "dGhlIHNhbXBsZSBub25jZR=="),
+        ("RFC 6455 §4.2.2: leading whitespace is hashed too", " dGhlIHNhbXBsZSBub25jZQ=="),
         ("RFC 6455 §1.3: empty input", ""),
     ];
-    for (source, key) in rows {
+    check_rows(rows, |(source, key)| {
         assert_eq!(
             accept_key(key.as_bytes()).as_str(),
             reference_accept(key.as_bytes()),
             "{source}"
         );
-    }
+    });
     assert_ne!(
         accept_key(b"dGhlIHNhbXBsZSBub25jZQ==").as_str(),
         accept_key(b"dGhlIHNhbXBsZSBub25jZR==").as_str(),
@@ -292,105 +262,34 @@ proptest! {
 
 #[test]
 fn is_valid_key_table() {
+    #[rustfmt::skip]
     let rows: &[(&str, &str, bool)] = &[
         ("RFC 6455 §4.2.1 item 5: an empty key", "", false),
-        (
-            "RFC 6455 §4.1 item 7: base64 of a 12-byte nonce (16 chars)",
-            "AAECAwQFBgcICQoL",
-            false,
-        ),
-        (
-            "RFC 6455 §4.1 item 7: base64 of a 20-byte nonce (28 chars)",
-            "AAECAwQFBgcICQoLDA0ODxAREhM=",
-            false,
-        ),
-        (
-            "RFC 6455 §1.3: base64 of a 16-byte nonce",
-            "dGhlIHNhbXBsZSBub25jZQ==",
-            true,
-        ),
-        (
-            "RFC 6455 §4.1 item 7: another 16-byte nonce (0..16)",
-            "AAECAwQFBgcICQoLDA0ODw==",
-            true,
-        ),
-        (
-            "RFC 6455 §4.1 item 7: 16 bytes of 0xff",
-            "/////////////////////w==",
-            true,
-        ),
-        (
-            "RFC 6455 §4.2.1 item 5: 24 chars without `==` (18 bytes)",
-            "AAECAwQFBgcICQoLDA0ODxAR",
-            false,
-        ),
-        (
-            "RFC 4648 §3.3: `=` in the middle is not base64",
-            "dGhlIHNhbXBs=SBub25jZQ==",
-            false,
-        ),
-        (
-            "RFC 4648 §3.3: `=` as 22nd char (`===` padding)",
-            "dGhlIHNhbXBsZSBub25jZ===",
-            false,
-        ),
-        (
-            "RFC 4648 §3.3: a non-base64 char (`!`)",
-            "dGhlIHNhbXBsZSBub25jZ!==",
-            false,
-        ),
-        (
-            "RFC 4648 §5: base64url `-` is not the RFC 4648 §4 alphabet",
-            "dGhlIHNhbXBsZSBub25-ZQ==",
-            false,
-        ),
-        (
-            "RFC 4648 §5: base64url `_` is not the RFC 4648 §4 alphabet",
-            "dGhlIHNhbXBsZSBub25_ZQ==",
-            false,
-        ),
-        (
-            "RFC 6455 §4.2.1 item 5: 25 chars",
-            "dGhlIHNhbXBsZSBub25jZQ===",
-            false,
-        ),
-        (
-            "RFC 6455 §4.2.1 item 5: 23 chars",
-            "dGhlIHNhbXBsZSBub25jZQ=",
-            false,
-        ),
-        (
-            "RFC 9110 §5.5: OWS is stripped by the parser, not by is_valid_key (leading)",
-            " dGhlIHNhbXBsZSBub25jZQ==",
-            false,
-        ),
-        (
-            "RFC 9110 §5.5: OWS is stripped by the parser, not by is_valid_key (trailing)",
-            "dGhlIHNhbXBsZSBub25jZQ== ",
-            false,
-        ),
-        (
-            "RFC 9110 §5.5: OWS is stripped by the parser, not by is_valid_key (both)",
-            " dGhlIHNhbXBsZSBub25jZQ== ",
-            false,
-        ),
-        (
-            "RFC 4648 §3.5 lets decoders reject non-zero pad bits; the crate tolerates them (doc of is_valid_key: 16 bytes decoded is all RFC 6455 asks)",
-            "dGhlIHNhbXBsZSBub25jZR==",
-            true,
-        ),
-        (
-            "RFC 6455 §4.2.1 item 5: a space inside the key",
-            "dGhlIHNhbXBs ZSBub25jZQ==",
-            false,
-        ),
+        ("RFC 6455 §4.1 item 7: base64 of a 12-byte nonce (16 chars)", "AAECAwQFBgcICQoL", false),
+        ("RFC 6455 §4.1 item 7: base64 of a 20-byte nonce (28 chars)", "AAECAwQFBgcICQoLDA0ODxAREhM=", false),
+        ("RFC 6455 §1.3: base64 of a 16-byte nonce", "dGhlIHNhbXBsZSBub25jZQ==", true),
+        ("RFC 6455 §4.1 item 7: another 16-byte nonce (0..16)", "AAECAwQFBgcICQoLDA0ODw==", true),
+        ("RFC 6455 §4.1 item 7: 16 bytes of 0xff", "/////////////////////w==", true),
+        ("RFC 6455 §4.2.1 item 5: 24 chars without `==` (18 bytes)", "AAECAwQFBgcICQoLDA0ODxAR", false),
+        ("RFC 4648 §3.3: `=` in the middle is not base64", "dGhlIHNhbXBs=SBub25jZQ==", false),
+        ("RFC 4648 §3.3: `=` as 22nd char (`===` padding)", "dGhlIHNhbXBsZSBub25jZ===", false),
+        ("RFC 4648 §3.3: a non-base64 char (`!`)", "dGhlIHNhbXBsZSBub25jZ!==", false),
+        ("RFC 4648 §5: base64url `-` is not the RFC 4648 §4 alphabet", "dGhlIHNhbXBsZSBub25-ZQ==", false),
+        ("RFC 4648 §5: base64url `_` is not the RFC 4648 §4 alphabet", "dGhlIHNhbXBsZSBub25_ZQ==", false),
+        ("RFC 6455 §4.2.1 item 5: 25 chars", "dGhlIHNhbXBsZSBub25jZQ===", false),
+        ("RFC 6455 §4.2.1 item 5: 23 chars", "dGhlIHNhbXBsZSBub25jZQ=", false),
+        ("RFC 9110 §5.5: OWS is stripped by the parser, not by is_valid_key (leading)", " dGhlIHNhbXBsZSBub25jZQ==", false),
+        ("RFC 9110 §5.5: OWS is stripped by the parser, not by is_valid_key (trailing)", "dGhlIHNhbXBsZSBub25jZQ== ", false),
+        ("RFC 9110 §5.5: OWS is stripped by the parser, not by is_valid_key (both)", " dGhlIHNhbXBsZSBub25jZQ== ", false),
+        ("RFC 4648 §3.5 lets decoders reject non-zero pad bits; the crate tolerates them (doc of is_valid_key: 16 bytes decoded is all RFC 6455 asks)", "dGhlIHNhbXBsZSBub25jZR==", true),
+        ("RFC 6455 §4.2.1 item 5: a space inside the key", "dGhlIHNhbXBs ZSBub25jZQ==", false),
     ];
-    for (source, key, want) in rows {
+    check_rows(rows, |(source, key, want)| {
         assert_eq!(is_valid_key(key.as_bytes()), *want, "{source}: {key:?}");
         assert_eq!(
             reference_is_valid_key(key.as_bytes()),
             *want,
             "oracle disagrees: {source}"
         );
-    }
+    });
 }

@@ -7,10 +7,10 @@
     clippy::panic
 )]
 
-mod common;
+mod support;
 
-use common::{decide, parse_head};
 use crossguard::{Policy, Rejection, Rule};
+use support::{ACCEPT, Decision, check_rows, decide, parse_head};
 
 const CHROMIUM_SAME_ORIGIN_FETCH_POST: &str = "
 POST /api/prompt HTTP/1.1
@@ -238,95 +238,25 @@ fn browser_header_sets_default_and_local_presets() {
     use Rejection::*;
     let default = Policy::default();
     let local = Policy::local().build().unwrap();
-    // (name, head, default preset, local preset)
-    type Expected = Result<Rule, Rejection>;
-    let rows: &[(&str, &str, Expected, Expected)] = &[
-        (
-            "Chromium same-origin fetch POST",
-            CHROMIUM_SAME_ORIGIN_FETCH_POST,
-            Ok(Rule::SecFetchSite),
-            Ok(Rule::SecFetchSite),
-        ),
-        (
-            "Firefox same-origin fetch POST",
-            FIREFOX_SAME_ORIGIN_FETCH_POST,
-            Ok(Rule::SecFetchSite),
-            Ok(Rule::SecFetchSite),
-        ),
-        (
-            "Chromium cross-site no-cors POST",
-            CHROMIUM_CROSS_SITE_NO_CORS_POST,
-            Err(CrossSiteRequest),
-            Err(CrossSiteRequest),
-        ),
-        (
-            "Firefox cross-site form POST",
-            FIREFOX_CROSS_SITE_FORM_POST,
-            Err(CrossSiteRequest),
-            Err(CrossSiteRequest),
-        ),
-        (
-            "Chromium form POST from an opaque origin",
-            CHROMIUM_CROSS_SITE_FORM_POST_NULL_ORIGIN,
-            Err(CrossSiteRequest),
-            Err(CrossSiteRequest),
-        ),
-        (
-            "Chromium cross-site link click",
-            CHROMIUM_CROSS_SITE_NAVIGATION,
-            Ok(Rule::SafeMethod),
-            Ok(Rule::Navigation),
-        ),
-        (
-            "Chromium cross-site <img>",
-            CHROMIUM_CROSS_SITE_IMAGE,
-            Ok(Rule::SafeMethod),
-            Err(CrossSiteResource),
-        ),
-        (
-            "Chromium localhost:3000 → localhost:8188 POST",
-            CHROMIUM_SAME_SITE_DEV_SERVER_POST,
-            Err(SameSiteRequest),
-            Err(SameSiteRequest),
-        ),
-        (
-            "Chromium localhost:3000 → localhost:8188 preflight",
-            CHROMIUM_SAME_SITE_PREFLIGHT,
-            Ok(Rule::SafeMethod),
-            Err(CrossSiteResource),
-        ),
-        (
-            "Chromium same-origin WebSocket (no Sec-Fetch-*)",
-            CHROMIUM_WEBSOCKET_SAME_ORIGIN,
-            Ok(Rule::WebSocketOrigin),
-            Ok(Rule::WebSocketOrigin),
-        ),
-        (
-            "Chromium cross-site WebSocket",
-            CHROMIUM_WEBSOCKET_CROSS_SITE,
-            Err(CrossSiteWebSocket),
-            Err(CrossSiteWebSocket),
-        ),
-        (
-            "Firefox same-origin WebSocket",
-            FIREFOX_WEBSOCKET_SAME_ORIGIN,
-            Ok(Rule::WebSocketOrigin),
-            Ok(Rule::WebSocketOrigin),
-        ),
-        (
-            "Firefox cross-site WebSocket",
-            FIREFOX_WEBSOCKET_CROSS_SITE,
-            Err(CrossSiteWebSocket),
-            Err(CrossSiteWebSocket),
-        ),
-        (
-            "curl POST (neither header)",
-            CURL_POST,
-            Ok(Rule::NonBrowser),
-            Ok(Rule::NonBrowser),
-        ),
+    // (source, head, default preset, local preset)
+    #[rustfmt::skip]
+    let rows: &[(&str, &str, Decision, Decision)] = &[
+        ("Chromium same-origin fetch POST", CHROMIUM_SAME_ORIGIN_FETCH_POST, Ok(Rule::SecFetchSite), Ok(Rule::SecFetchSite)),
+        ("Firefox same-origin fetch POST", FIREFOX_SAME_ORIGIN_FETCH_POST, Ok(Rule::SecFetchSite), Ok(Rule::SecFetchSite)),
+        ("Chromium cross-site no-cors POST", CHROMIUM_CROSS_SITE_NO_CORS_POST, Err(CrossSiteRequest), Err(CrossSiteRequest)),
+        ("Firefox cross-site form POST", FIREFOX_CROSS_SITE_FORM_POST, Err(CrossSiteRequest), Err(CrossSiteRequest)),
+        ("Chromium form POST from an opaque origin", CHROMIUM_CROSS_SITE_FORM_POST_NULL_ORIGIN, Err(CrossSiteRequest), Err(CrossSiteRequest)),
+        ("Chromium cross-site link click", CHROMIUM_CROSS_SITE_NAVIGATION, Ok(Rule::SafeMethod), Ok(Rule::Navigation)),
+        ("Chromium cross-site <img>", CHROMIUM_CROSS_SITE_IMAGE, Ok(Rule::SafeMethod), Err(CrossSiteResource)),
+        ("Chromium localhost:3000 → localhost:8188 POST", CHROMIUM_SAME_SITE_DEV_SERVER_POST, Err(SameSiteRequest), Err(SameSiteRequest)),
+        ("Chromium localhost:3000 → localhost:8188 preflight", CHROMIUM_SAME_SITE_PREFLIGHT, Ok(Rule::SafeMethod), Err(CrossSiteResource)),
+        ("Chromium same-origin WebSocket (no Sec-Fetch-*)", CHROMIUM_WEBSOCKET_SAME_ORIGIN, Ok(Rule::WebSocketOrigin), Ok(Rule::WebSocketOrigin)),
+        ("Chromium cross-site WebSocket", CHROMIUM_WEBSOCKET_CROSS_SITE, Err(CrossSiteWebSocket), Err(CrossSiteWebSocket)),
+        ("Firefox same-origin WebSocket", FIREFOX_WEBSOCKET_SAME_ORIGIN, Ok(Rule::WebSocketOrigin), Ok(Rule::WebSocketOrigin)),
+        ("Firefox cross-site WebSocket", FIREFOX_WEBSOCKET_CROSS_SITE, Err(CrossSiteWebSocket), Err(CrossSiteWebSocket)),
+        ("curl POST (neither header)", CURL_POST, Ok(Rule::NonBrowser), Ok(Rule::NonBrowser)),
     ];
-    for (name, head, want_default, want_local) in rows {
+    check_rows(rows, |(name, head, want_default, want_local)| {
         let req = parse_head(head);
         assert_eq!(
             decide(&default, &req),
@@ -334,32 +264,26 @@ fn browser_header_sets_default_and_local_presets() {
             "default preset: {name}"
         );
         assert_eq!(decide(&local, &req), *want_local, "local preset: {name}");
-    }
+    });
 }
 
 #[test]
 fn dev_server_is_allowed_once_trusted() {
-    let policy = Policy::local()
+    let trusted = Policy::local()
         .allow_origin("http://localhost:3000")
         .build()
         .unwrap();
-    assert_eq!(
-        decide(&policy, &parse_head(CHROMIUM_SAME_SITE_DEV_SERVER_POST)),
-        Ok(Rule::OriginAllowlist)
-    );
-    assert_eq!(
-        decide(&policy, &parse_head(CHROMIUM_SAME_SITE_PREFLIGHT)),
-        Ok(Rule::OriginAllowlist)
-    );
     let same_site = Policy::local().allow_same_site(true).build().unwrap();
-    assert_eq!(
-        decide(&same_site, &parse_head(CHROMIUM_SAME_SITE_DEV_SERVER_POST)),
-        Ok(Rule::SameSite)
-    );
-    assert_eq!(
-        decide(&same_site, &parse_head(CHROMIUM_SAME_SITE_PREFLIGHT)),
-        Ok(Rule::SameSite)
-    );
+    #[rustfmt::skip]
+    let rows: &[(&str, &Policy, &str, Decision)] = &[
+        ("Chromium localhost:3000 → localhost:8188 POST, allowlisted Origin", &trusted, CHROMIUM_SAME_SITE_DEV_SERVER_POST, Ok(Rule::OriginAllowlist)),
+        ("Chromium localhost:3000 → localhost:8188 preflight, allowlisted Origin", &trusted, CHROMIUM_SAME_SITE_PREFLIGHT, Ok(Rule::OriginAllowlist)),
+        ("Chromium localhost:3000 → localhost:8188 POST, allow_same_site", &same_site, CHROMIUM_SAME_SITE_DEV_SERVER_POST, Ok(Rule::SameSite)),
+        ("Chromium localhost:3000 → localhost:8188 preflight, allow_same_site", &same_site, CHROMIUM_SAME_SITE_PREFLIGHT, Ok(Rule::SameSite)),
+    ];
+    check_rows(rows, |(source, policy, head, want)| {
+        assert_eq!(decide(policy, &parse_head(head)), *want, "{source}");
+    });
 }
 
 #[test]
@@ -368,10 +292,7 @@ fn handshake_verdict_carries_the_answer() {
         .check_request(&parse_head(CHROMIUM_WEBSOCKET_SAME_ORIGIN))
         .unwrap();
     let handshake = verdict.handshake().unwrap();
-    assert_eq!(
-        handshake.accept().unwrap().as_str(),
-        "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
-    );
+    assert_eq!(handshake.accept().unwrap().as_str(), ACCEPT);
     assert_eq!(
         handshake.deflate().unwrap().to_string(),
         "permessage-deflate"

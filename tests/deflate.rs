@@ -11,6 +11,8 @@
     clippy::panic
 )]
 
+mod support;
+
 use crossguard::Rejection;
 use crossguard::websocket::{
     DeflateConfig, DeflateParams, MAX_EXTENSION_PARAMS, MAX_EXTENSIONS, MAX_EXTENSIONS_HEADER_LEN,
@@ -18,76 +20,12 @@ use crossguard::websocket::{
 };
 use http::HeaderValue;
 use proptest::prelude::*;
+use support::Negotiated::{Accept, Decline, Malformed};
+use support::{DeflateRow, check_deflate};
 
 // ---------------------------------------------------------------------------------------------
 // Table tests
 // ---------------------------------------------------------------------------------------------
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Want {
-    /// Accepted, answered with exactly this response element.
-    Accept(&'static str),
-    /// Grammatical, but no offer was accepted.
-    Decline,
-    /// `Err(Rejection::MalformedWebSocketExtensions)`.
-    Malformed,
-}
-use Want::{Accept, Decline, Malformed};
-
-struct Row {
-    source: &'static str,
-    lines: Vec<String>,
-    config: Option<DeflateConfig>,
-    want: Want,
-}
-
-fn row(source: &'static str, line: &str, config: Option<DeflateConfig>, want: Want) -> Row {
-    Row {
-        source,
-        lines: vec![line.to_owned()],
-        config,
-        want,
-    }
-}
-
-fn lines_row(
-    source: &'static str,
-    lines: &[&str],
-    config: Option<DeflateConfig>,
-    want: Want,
-) -> Row {
-    Row {
-        source,
-        lines: lines.iter().map(|l| (*l).to_owned()).collect(),
-        config,
-        want,
-    }
-}
-
-fn values(lines: &[String]) -> Vec<HeaderValue> {
-    lines
-        .iter()
-        .map(|l| HeaderValue::from_str(l).unwrap())
-        .collect()
-}
-
-fn run(rows: &[Row]) {
-    for row in rows {
-        let lines = values(&row.lines);
-        let got = negotiate_deflate(&lines, row.config.as_ref());
-        let context = format!("{}: {:?} with {:?}", row.source, row.lines, row.config);
-        match (got, row.want) {
-            (Ok(Some(params)), Accept(answer)) => {
-                assert_eq!(params.to_string(), answer, "{context}");
-                assert_eq!(params.to_header_value(), answer, "{context}: header value");
-                check_accessors(&params);
-            }
-            (Ok(None), Decline) => {}
-            (Err(Rejection::MalformedWebSocketExtensions), Malformed) => {}
-            (got, want) => panic!("{context}: want {want:?}, got {got:?}"),
-        }
-    }
-}
 
 fn def() -> Option<DeflateConfig> {
     Some(DeflateConfig::default())
@@ -95,557 +33,141 @@ fn def() -> Option<DeflateConfig> {
 
 #[test]
 fn basic_offers() {
-    run(&[
-        row(
-            "RFC 7692 §7: an offer without parameters",
-            "permessage-deflate",
-            def(),
-            Accept("permessage-deflate"),
-        ),
-        row(
-            "peer: Chrome sends `permessage-deflate; client_max_window_bits`; RFC 7692 §7.1.2.2 lets the server omit it in the answer",
-            "permessage-deflate; client_max_window_bits",
-            def(),
-            Accept("permessage-deflate"),
-        ),
-        row(
-            "peer: Firefox sends `permessage-deflate` alone",
-            "permessage-deflate",
-            def(),
-            Accept("permessage-deflate"),
-        ),
-        row(
-            "RFC 7692 §7.1.1.1: server_no_context_takeover offered must be answered",
-            "permessage-deflate; server_no_context_takeover",
-            def(),
-            Accept("permessage-deflate; server_no_context_takeover"),
-        ),
-        row(
-            "RFC 7692 §7.1.1.2: client_no_context_takeover offered, server may echo it",
-            "permessage-deflate; client_no_context_takeover",
-            def(),
-            Accept("permessage-deflate; client_no_context_takeover"),
-        ),
-        row(
-            "RFC 7692 §7.1: all four parameters, in an unusual order",
-            "permessage-deflate; client_max_window_bits=12; server_max_window_bits=11; client_no_context_takeover; server_no_context_takeover",
-            def(),
-            Accept(
-                "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=11; client_max_window_bits=12",
-            ),
-        ),
-        row(
-            "RFC 9110 §5.6.3: OWS (SP and HTAB) around `;` and `,`",
-            " permessage-deflate \t;\tserver_no_context_takeover ;  client_max_window_bits ",
-            def(),
-            Accept("permessage-deflate; server_no_context_takeover"),
-        ),
-        row(
-            "RFC 6455 §9.1: no extension offered",
-            "x-unknown",
-            def(),
-            Decline,
-        ),
-        row(
-            "RFC 6455 §9.1: an unknown extension with parameters, then nothing else",
-            "foo; bar=baz; qux=\"quux\"",
-            def(),
-            Decline,
-        ),
-        row(
-            "RFC 6455 §9.1: an unknown extension listed before deflate (peer: old Safari x-webkit-deflate-frame)",
-            "x-webkit-deflate-frame, permessage-deflate",
-            def(),
-            Accept("permessage-deflate"),
-        ),
-        row(
-            "RFC 6455 §9.1: an unknown extension with parameters before deflate",
-            "foo; bar=baz, permessage-deflate; client_max_window_bits=9",
-            def(),
-            Accept("permessage-deflate; client_max_window_bits=9"),
-        ),
-        row(
-            "RFC 7692 §4: a name that merely starts with permessage-deflate is another extension",
-            "permessage-deflate-x",
-            def(),
-            Decline,
-        ),
-    ]);
+    #[rustfmt::skip]
+    let rows: &[DeflateRow<&str>] = &[
+        ("RFC 7692 §7: an offer without parameters", "permessage-deflate", def(), Accept("permessage-deflate")),
+        ("peer: Chrome sends `permessage-deflate; client_max_window_bits`; RFC 7692 §7.1.2.2 lets the server omit it in the answer", "permessage-deflate; client_max_window_bits", def(), Accept("permessage-deflate")),
+        ("peer: Firefox sends `permessage-deflate` alone", "permessage-deflate", def(), Accept("permessage-deflate")),
+        ("RFC 7692 §7.1.1.1: server_no_context_takeover offered must be answered", "permessage-deflate; server_no_context_takeover", def(), Accept("permessage-deflate; server_no_context_takeover")),
+        ("RFC 7692 §7.1.1.2: client_no_context_takeover offered, server may echo it", "permessage-deflate; client_no_context_takeover", def(), Accept("permessage-deflate; client_no_context_takeover")),
+        ("RFC 7692 §7.1: all four parameters, in an unusual order", "permessage-deflate; client_max_window_bits=12; server_max_window_bits=11; client_no_context_takeover; server_no_context_takeover", def(), Accept("permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=11; client_max_window_bits=12")),
+        ("RFC 9110 §5.6.3: OWS (SP and HTAB) around `;` and `,`", " permessage-deflate \t;\tserver_no_context_takeover ;  client_max_window_bits ", def(), Accept("permessage-deflate; server_no_context_takeover")),
+        ("RFC 6455 §9.1: no extension offered", "x-unknown", def(), Decline),
+        ("RFC 6455 §9.1: an unknown extension with parameters, then nothing else", "foo; bar=baz; qux=\"quux\"", def(), Decline),
+        ("RFC 6455 §9.1: an unknown extension listed before deflate (peer: old Safari x-webkit-deflate-frame)", "x-webkit-deflate-frame, permessage-deflate", def(), Accept("permessage-deflate")),
+        ("RFC 6455 §9.1: an unknown extension with parameters before deflate", "foo; bar=baz, permessage-deflate; client_max_window_bits=9", def(), Accept("permessage-deflate; client_max_window_bits=9")),
+        ("RFC 7692 §4: a name that merely starts with permessage-deflate is another extension", "permessage-deflate-x", def(), Decline),
+    ];
+    check_deflate(rows, check_accessors);
 }
 
 #[test]
 fn fallback_and_declined_offers() {
-    run(&[
-        row(
-            "RFC 7692 §5.1: offers are tried in order; an unacceptable first offer falls back to the second",
-            "permessage-deflate; server_max_window_bits=7, permessage-deflate; client_no_context_takeover",
-            def(),
-            Accept("permessage-deflate; client_no_context_takeover"),
-        ),
-        row(
-            "RFC 7692 §5.1: the first acceptable offer wins, not the best one",
-            "permessage-deflate; server_max_window_bits=10, permessage-deflate",
-            def(),
-            Accept("permessage-deflate; server_max_window_bits=10"),
-        ),
-        row(
-            "RFC 7692 §5.1: unknown parameter declines that offer only",
-            "permessage-deflate; foo, permessage-deflate; server_max_window_bits=12",
-            def(),
-            Accept("permessage-deflate; server_max_window_bits=12"),
-        ),
-        row(
-            "RFC 7692 §7: an unknown parameter declines the offer",
-            "permessage-deflate; foo",
-            def(),
-            Decline,
-        ),
-        row(
-            "RFC 7692 §7: duplicated server_no_context_takeover declines",
-            "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
-            def(),
-            Decline,
-        ),
-        row(
-            "RFC 7692 §7: duplicated client_no_context_takeover declines",
-            "permessage-deflate; client_no_context_takeover; client_no_context_takeover",
-            def(),
-            Decline,
-        ),
-        row(
-            "RFC 7692 §7: duplicated server_max_window_bits declines (even if equal)",
-            "permessage-deflate; server_max_window_bits=10; server_max_window_bits=10",
-            def(),
-            Decline,
-        ),
-        row(
-            "RFC 7692 §7: duplicated client_max_window_bits declines (flag + value)",
-            "permessage-deflate; client_max_window_bits; client_max_window_bits=10",
-            def(),
-            Decline,
-        ),
-        row(
-            "RFC 7692 §7.1.1.1: server_no_context_takeover has no value",
-            "permessage-deflate; server_no_context_takeover=1",
-            def(),
-            Decline,
-        ),
-        row(
-            "RFC 7692 §7.1.1.2: client_no_context_takeover has no value",
-            "permessage-deflate; client_no_context_takeover=\"x\"",
-            def(),
-            Decline,
-        ),
-        row(
-            "RFC 7692 §7: every offer declined",
-            "permessage-deflate; a, permessage-deflate; server_max_window_bits=16",
-            def(),
-            Decline,
-        ),
-    ]);
+    #[rustfmt::skip]
+    let rows: &[DeflateRow<&str>] = &[
+        ("RFC 7692 §5.1: offers are tried in order; an unacceptable first offer falls back to the second", "permessage-deflate; server_max_window_bits=7, permessage-deflate; client_no_context_takeover", def(), Accept("permessage-deflate; client_no_context_takeover")),
+        ("RFC 7692 §5.1: the first acceptable offer wins, not the best one", "permessage-deflate; server_max_window_bits=10, permessage-deflate", def(), Accept("permessage-deflate; server_max_window_bits=10")),
+        ("RFC 7692 §5.1: unknown parameter declines that offer only", "permessage-deflate; foo, permessage-deflate; server_max_window_bits=12", def(), Accept("permessage-deflate; server_max_window_bits=12")),
+        ("RFC 7692 §7: an unknown parameter declines the offer", "permessage-deflate; foo", def(), Decline),
+        ("RFC 7692 §7: duplicated server_no_context_takeover declines", "permessage-deflate; server_no_context_takeover; server_no_context_takeover", def(), Decline),
+        ("RFC 7692 §7: duplicated client_no_context_takeover declines", "permessage-deflate; client_no_context_takeover; client_no_context_takeover", def(), Decline),
+        ("RFC 7692 §7: duplicated server_max_window_bits declines (even if equal)", "permessage-deflate; server_max_window_bits=10; server_max_window_bits=10", def(), Decline),
+        ("RFC 7692 §7: duplicated client_max_window_bits declines (flag + value)", "permessage-deflate; client_max_window_bits; client_max_window_bits=10", def(), Decline),
+        ("RFC 7692 §7.1.1.1: server_no_context_takeover has no value", "permessage-deflate; server_no_context_takeover=1", def(), Decline),
+        ("RFC 7692 §7.1.1.2: client_no_context_takeover has no value", "permessage-deflate; client_no_context_takeover=\"x\"", def(), Decline),
+        ("RFC 7692 §7: every offer declined", "permessage-deflate; a, permessage-deflate; server_max_window_bits=16", def(), Decline),
+    ];
+    check_deflate(rows, check_accessors);
 }
 
 #[test]
 fn window_bits_values() {
-    run(&[
-        row(
-            "RFC 7692 §7.1.2.1: server_max_window_bits below 8",
-            "permessage-deflate; server_max_window_bits=7",
-            def(),
-            Decline,
-        ),
-        row(
-            "RFC 7692 §7.1.2.1: server_max_window_bits above 15",
-            "permessage-deflate; server_max_window_bits=16",
-            def(),
-            Decline,
-        ),
-        row(
-            "RFC 7692 §7.1.2.1: no leading zeroes",
-            "permessage-deflate; server_max_window_bits=08",
-            def(),
-            Decline,
-        ),
-        row(
-            "RFC 7692 §7.1.2.1: no leading zeroes (010)",
-            "permessage-deflate; server_max_window_bits=010",
-            def(),
-            Decline,
-        ),
-        row(
-            "RFC 7692 §7.1.2.1: a decimal integer, no sign",
-            "permessage-deflate; server_max_window_bits=+9",
-            def(),
-            Decline,
-        ),
-        row(
-            "RFC 7692 §7.1.2.1: not hexadecimal",
-            "permessage-deflate; server_max_window_bits=0xA",
-            def(),
-            Decline,
-        ),
-        row(
-            "RFC 7692 §7.1.2.1: server_max_window_bits needs a value",
-            "permessage-deflate; server_max_window_bits",
-            def(),
-            Decline,
-        ),
-        row(
-            "RFC 7692 §7.1.2.1 + RFC 6455 §9.1: quoted-string value \"10\"",
-            "permessage-deflate; server_max_window_bits=\"10\"",
-            def(),
-            Accept("permessage-deflate; server_max_window_bits=10"),
-        ),
-        row(
-            "RFC 7692 §7.1.2.2 + RFC 6455 §9.1: quoted-string value \"9\"",
-            "permessage-deflate; client_max_window_bits=\"9\"",
-            def(),
-            Accept("permessage-deflate; client_max_window_bits=9"),
-        ),
-        row(
-            "RFC 7692 §7.1.2.2: quoted-string \"08\" is still a leading zero",
-            "permessage-deflate; client_max_window_bits=\"08\"",
-            def(),
-            Decline,
-        ),
-        row(
-            "RFC 6455 §9.1 says `\"1\\0\"` unescapes to 10; the crate declines escaped values, which RFC 7692 §5 permits (a server may decline any offer)",
-            "permessage-deflate; client_max_window_bits=\"1\\0\"",
-            def(),
-            Decline,
-        ),
-        row(
-            "RFC 7692 §7.1.2.1: server_max_window_bits=15 offered is answered",
-            "permessage-deflate; server_max_window_bits=15",
-            def(),
-            Accept("permessage-deflate; server_max_window_bits=15"),
-        ),
-        row(
-            "RFC 7692 §7.1.2.1: server_max_window_bits=9",
-            "permessage-deflate; server_max_window_bits=9",
-            def(),
-            Accept("permessage-deflate; server_max_window_bits=9"),
-        ),
-        row(
-            "RFC 7692 §7.1.2.2: client_max_window_bits without a value",
-            "permessage-deflate; client_max_window_bits",
-            def(),
-            Accept("permessage-deflate"),
-        ),
-        row(
-            "RFC 7692 §7.1.2.2: client_max_window_bits=10 offered, answered with ≤ 10",
-            "permessage-deflate; client_max_window_bits=10",
-            def(),
-            Accept("permessage-deflate; client_max_window_bits=10"),
-        ),
-        row(
-            "RFC 7692 §7.1.2.2: client_max_window_bits=8 (the client's window, not zlib's deflate)",
-            "permessage-deflate; client_max_window_bits=8",
-            def(),
-            Accept("permessage-deflate; client_max_window_bits=8"),
-        ),
-        row(
-            "RFC 7692 §7.1.2.2: client_max_window_bits=16",
-            "permessage-deflate; client_max_window_bits=16",
-            def(),
-            Decline,
-        ),
-        row(
-            "RFC 7692 §7.1.2.2: client_max_window_bits=7",
-            "permessage-deflate; client_max_window_bits=7",
-            def(),
-            Decline,
-        ),
-        row(
-            "DeflateConfig::accept_server_window_bits_8 doc: zlib cannot deflate with an 8-bit window, so 8 is declined by default",
-            "permessage-deflate; server_max_window_bits=8",
-            def(),
-            Decline,
-        ),
-        row(
-            "DeflateConfig::accept_server_window_bits_8(true): server_max_window_bits=8 accepted",
-            "permessage-deflate; server_max_window_bits=8",
-            Some(DeflateConfig::default().accept_server_window_bits_8(true)),
-            Accept("permessage-deflate; server_max_window_bits=8"),
-        ),
-        row(
-            "RFC 7692 §5.1: server_max_window_bits=8 declined, second offer accepted",
-            "permessage-deflate; server_max_window_bits=8, permessage-deflate; server_max_window_bits=9",
-            def(),
-            Accept("permessage-deflate; server_max_window_bits=9"),
-        ),
-    ]);
+    #[rustfmt::skip]
+    let rows: &[DeflateRow<&str>] = &[
+        ("RFC 7692 §7.1.2.1: server_max_window_bits below 8", "permessage-deflate; server_max_window_bits=7", def(), Decline),
+        ("RFC 7692 §7.1.2.1: server_max_window_bits above 15", "permessage-deflate; server_max_window_bits=16", def(), Decline),
+        ("RFC 7692 §7.1.2.1: no leading zeroes", "permessage-deflate; server_max_window_bits=08", def(), Decline),
+        ("RFC 7692 §7.1.2.1: no leading zeroes (010)", "permessage-deflate; server_max_window_bits=010", def(), Decline),
+        ("RFC 7692 §7.1.2.1: a decimal integer, no sign", "permessage-deflate; server_max_window_bits=+9", def(), Decline),
+        ("RFC 7692 §7.1.2.1: not hexadecimal", "permessage-deflate; server_max_window_bits=0xA", def(), Decline),
+        ("RFC 7692 §7.1.2.1: server_max_window_bits needs a value", "permessage-deflate; server_max_window_bits", def(), Decline),
+        ("RFC 7692 §7.1.2.1 + RFC 6455 §9.1: quoted-string value \"10\"", "permessage-deflate; server_max_window_bits=\"10\"", def(), Accept("permessage-deflate; server_max_window_bits=10")),
+        ("RFC 7692 §7.1.2.2 + RFC 6455 §9.1: quoted-string value \"9\"", "permessage-deflate; client_max_window_bits=\"9\"", def(), Accept("permessage-deflate; client_max_window_bits=9")),
+        ("RFC 7692 §7.1.2.2: quoted-string \"08\" is still a leading zero", "permessage-deflate; client_max_window_bits=\"08\"", def(), Decline),
+        ("RFC 6455 §9.1 says `\"1\\0\"` unescapes to 10; the crate declines escaped values, which RFC 7692 §5 permits (a server may decline any offer)", "permessage-deflate; client_max_window_bits=\"1\\0\"", def(), Decline),
+        ("RFC 7692 §7.1.2.1: server_max_window_bits=15 offered is answered", "permessage-deflate; server_max_window_bits=15", def(), Accept("permessage-deflate; server_max_window_bits=15")),
+        ("RFC 7692 §7.1.2.1: server_max_window_bits=9", "permessage-deflate; server_max_window_bits=9", def(), Accept("permessage-deflate; server_max_window_bits=9")),
+        ("RFC 7692 §7.1.2.2: client_max_window_bits without a value", "permessage-deflate; client_max_window_bits", def(), Accept("permessage-deflate")),
+        ("RFC 7692 §7.1.2.2: client_max_window_bits=10 offered, answered with ≤ 10", "permessage-deflate; client_max_window_bits=10", def(), Accept("permessage-deflate; client_max_window_bits=10")),
+        ("RFC 7692 §7.1.2.2: client_max_window_bits=8 (the client's window, not zlib's deflate)", "permessage-deflate; client_max_window_bits=8", def(), Accept("permessage-deflate; client_max_window_bits=8")),
+        ("RFC 7692 §7.1.2.2: client_max_window_bits=16", "permessage-deflate; client_max_window_bits=16", def(), Decline),
+        ("RFC 7692 §7.1.2.2: client_max_window_bits=7", "permessage-deflate; client_max_window_bits=7", def(), Decline),
+        ("DeflateConfig::accept_server_window_bits_8 doc: zlib cannot deflate with an 8-bit window, so 8 is declined by default", "permessage-deflate; server_max_window_bits=8", def(), Decline),
+        ("DeflateConfig::accept_server_window_bits_8(true): server_max_window_bits=8 accepted", "permessage-deflate; server_max_window_bits=8", Some(DeflateConfig::default().accept_server_window_bits_8(true)), Accept("permessage-deflate; server_max_window_bits=8")),
+        ("RFC 7692 §5.1: server_max_window_bits=8 declined, second offer accepted", "permessage-deflate; server_max_window_bits=8, permessage-deflate; server_max_window_bits=9", def(), Accept("permessage-deflate; server_max_window_bits=9")),
+    ];
+    check_deflate(rows, check_accessors);
 }
 
 #[test]
 fn server_config_stricter_than_offer() {
-    run(&[
-        row(
-            "RFC 7692 §7.1.2.1: server answers a smaller server_max_window_bits than offered",
-            "permessage-deflate; server_max_window_bits=12",
-            Some(DeflateConfig::default().server_max_window_bits(10)),
-            Accept("permessage-deflate; server_max_window_bits=10"),
-        ),
-        row(
-            "RFC 7692 §7.1.2.1: server uses the offer's smaller value",
-            "permessage-deflate; server_max_window_bits=9",
-            Some(DeflateConfig::default().server_max_window_bits(10)),
-            Accept("permessage-deflate; server_max_window_bits=9"),
-        ),
-        row(
-            "RFC 7692 §7.1.2.1: server may add server_max_window_bits even if not offered",
-            "permessage-deflate",
-            Some(DeflateConfig::default().server_max_window_bits(10)),
-            Accept("permessage-deflate; server_max_window_bits=10"),
-        ),
-        row(
-            "RFC 7692 §7.1.2.2: without client_max_window_bits in the offer the server cannot limit the client's window: declined",
-            "permessage-deflate",
-            Some(DeflateConfig::default().client_max_window_bits(10)),
-            Decline,
-        ),
-        row(
-            "RFC 7692 §7.1.2.2: client_max_window_bits without a value lets the server pick",
-            "permessage-deflate; client_max_window_bits",
-            Some(DeflateConfig::default().client_max_window_bits(10)),
-            Accept("permessage-deflate; client_max_window_bits=10"),
-        ),
-        row(
-            "RFC 7692 §7.1.2.2: the server answers min(config, offered)",
-            "permessage-deflate; client_max_window_bits=12",
-            Some(DeflateConfig::default().client_max_window_bits(10)),
-            Accept("permessage-deflate; client_max_window_bits=10"),
-        ),
-        row(
-            "RFC 7692 §7.1.2.2: the offer's smaller value stands",
-            "permessage-deflate; client_max_window_bits=9",
-            Some(DeflateConfig::default().client_max_window_bits(10)),
-            Accept("permessage-deflate; client_max_window_bits=9"),
-        ),
-        row(
-            "RFC 7692 §5.1: config declines the first offer (no client bits), accepts the second",
-            "permessage-deflate, permessage-deflate; client_max_window_bits",
-            Some(DeflateConfig::default().client_max_window_bits(11)),
-            Accept("permessage-deflate; client_max_window_bits=11"),
-        ),
-        row(
-            "RFC 7692 §7.1.1.1: server may add server_no_context_takeover",
-            "permessage-deflate",
-            Some(DeflateConfig::default().server_no_context_takeover(true)),
-            Accept("permessage-deflate; server_no_context_takeover"),
-        ),
-        row(
-            "RFC 7692 §7.1.1.2: server may add client_no_context_takeover",
-            "permessage-deflate",
-            Some(DeflateConfig::default().client_no_context_takeover(true)),
-            Accept("permessage-deflate; client_no_context_takeover"),
-        ),
-        row(
-            "RFC 7692 §7.1.1.1: config flag and offered flag are not doubled",
-            "permessage-deflate; server_no_context_takeover",
-            Some(DeflateConfig::default().server_no_context_takeover(true)),
-            Accept("permessage-deflate; server_no_context_takeover"),
-        ),
-        row(
-            "RFC 7692 §7: everything at once",
-            "permessage-deflate; client_max_window_bits",
-            Some(
-                DeflateConfig::default()
-                    .server_max_window_bits(9)
-                    .client_max_window_bits(8)
-                    .server_no_context_takeover(true)
-                    .client_no_context_takeover(true),
-            ),
-            Accept(
-                "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=9; client_max_window_bits=8",
-            ),
-        ),
-        row(
-            "DeflateConfig::accept_server_window_bits_8: a config of 8 answers 8 unasked",
-            "permessage-deflate",
-            Some(
-                DeflateConfig::default()
-                    .accept_server_window_bits_8(true)
-                    .server_max_window_bits(8),
-            ),
-            Accept("permessage-deflate; server_max_window_bits=8"),
-        ),
-    ]);
+    #[rustfmt::skip]
+    let rows: &[DeflateRow<&str>] = &[
+        ("RFC 7692 §7.1.2.1: server answers a smaller server_max_window_bits than offered", "permessage-deflate; server_max_window_bits=12", Some(DeflateConfig::default().server_max_window_bits(10)), Accept("permessage-deflate; server_max_window_bits=10")),
+        ("RFC 7692 §7.1.2.1: server uses the offer's smaller value", "permessage-deflate; server_max_window_bits=9", Some(DeflateConfig::default().server_max_window_bits(10)), Accept("permessage-deflate; server_max_window_bits=9")),
+        ("RFC 7692 §7.1.2.1: server may add server_max_window_bits even if not offered", "permessage-deflate", Some(DeflateConfig::default().server_max_window_bits(10)), Accept("permessage-deflate; server_max_window_bits=10")),
+        ("RFC 7692 §7.1.2.2: without client_max_window_bits in the offer the server cannot limit the client's window: declined", "permessage-deflate", Some(DeflateConfig::default().client_max_window_bits(10)), Decline),
+        ("RFC 7692 §7.1.2.2: client_max_window_bits without a value lets the server pick", "permessage-deflate; client_max_window_bits", Some(DeflateConfig::default().client_max_window_bits(10)), Accept("permessage-deflate; client_max_window_bits=10")),
+        ("RFC 7692 §7.1.2.2: the server answers min(config, offered)", "permessage-deflate; client_max_window_bits=12", Some(DeflateConfig::default().client_max_window_bits(10)), Accept("permessage-deflate; client_max_window_bits=10")),
+        ("RFC 7692 §7.1.2.2: the offer's smaller value stands", "permessage-deflate; client_max_window_bits=9", Some(DeflateConfig::default().client_max_window_bits(10)), Accept("permessage-deflate; client_max_window_bits=9")),
+        ("RFC 7692 §5.1: config declines the first offer (no client bits), accepts the second", "permessage-deflate, permessage-deflate; client_max_window_bits", Some(DeflateConfig::default().client_max_window_bits(11)), Accept("permessage-deflate; client_max_window_bits=11")),
+        ("RFC 7692 §7.1.1.1: server may add server_no_context_takeover", "permessage-deflate", Some(DeflateConfig::default().server_no_context_takeover(true)), Accept("permessage-deflate; server_no_context_takeover")),
+        ("RFC 7692 §7.1.1.2: server may add client_no_context_takeover", "permessage-deflate", Some(DeflateConfig::default().client_no_context_takeover(true)), Accept("permessage-deflate; client_no_context_takeover")),
+        ("RFC 7692 §7.1.1.1: config flag and offered flag are not doubled", "permessage-deflate; server_no_context_takeover", Some(DeflateConfig::default().server_no_context_takeover(true)), Accept("permessage-deflate; server_no_context_takeover")),
+        ("RFC 7692 §7: everything at once", "permessage-deflate; client_max_window_bits", Some(DeflateConfig::default().server_max_window_bits(9).client_max_window_bits(8).server_no_context_takeover(true).client_no_context_takeover(true)), Accept("permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=9; client_max_window_bits=8")),
+        ("DeflateConfig::accept_server_window_bits_8: a config of 8 answers 8 unasked", "permessage-deflate", Some(DeflateConfig::default().accept_server_window_bits_8(true).server_max_window_bits(8)), Accept("permessage-deflate; server_max_window_bits=8")),
+    ];
+    check_deflate(rows, check_accessors);
 }
 
 #[test]
 fn malformed_grammar() {
-    run(&[
-        row(
-            "RFC 6455 §9.1: `;` must be followed by a parameter",
-            "permessage-deflate;",
-            def(),
-            Malformed,
-        ),
-        row(
-            "RFC 6455 §9.1: an element must start with a token",
-            ";",
-            def(),
-            Malformed,
-        ),
-        row(
-            "RFC 6455 §9.1: `;;`",
-            "permessage-deflate;; client_max_window_bits",
-            def(),
-            Malformed,
-        ),
-        row(
-            "RFC 6455 §9.1: `=` needs a value",
-            "permessage-deflate; a=",
-            def(),
-            Malformed,
-        ),
-        row(
-            "RFC 6455 §9.1: a parameter needs a name (crate doc example)",
-            "permessage-deflate; =15",
-            def(),
-            Malformed,
-        ),
-        row(
-            "RFC 9110 §5.6.4: unterminated quoted-string",
-            "permessage-deflate; a=\"b",
-            def(),
-            Malformed,
-        ),
-        row(
-            "RFC 6455 §9.1: a quoted value must unescape to a token (space)",
-            "permessage-deflate; a=\"b c\"",
-            def(),
-            Malformed,
-        ),
-        row(
-            "RFC 6455 §9.1: a quoted value must unescape to a token (empty)",
-            "permessage-deflate; a=\"\"",
-            def(),
-            Malformed,
-        ),
-        row(
-            "RFC 6455 §9.1: a quoted value must unescape to a token (escaped quote)",
-            "permessage-deflate; a=\"b\\\"\"",
-            def(),
-            Malformed,
-        ),
-        row(
-            "RFC 6455 §9.1: junk after a quoted value",
-            "permessage-deflate; a=\"b\"c",
-            def(),
-            Malformed,
-        ),
-        row(
-            "RFC 6455 §9.1: two tokens without a separator",
-            "permessage-deflate x",
-            def(),
-            Malformed,
-        ),
-        row(
-            "RFC 6455 §9.1: extension-token is a token, not a quoted-string",
-            "\"permessage-deflate\"",
-            def(),
-            Malformed,
-        ),
-        row(
-            "RFC 6455 §9.1: a later malformed element rejects even after an accepted offer",
-            "permessage-deflate, x;",
-            def(),
-            Malformed,
-        ),
-        row(
-            "RFC 6455 §9.1: `/` is not a tchar",
-            "permessage/deflate",
-            def(),
-            Malformed,
-        ),
-    ]);
+    #[rustfmt::skip]
+    let rows: &[DeflateRow<&str>] = &[
+        ("RFC 6455 §9.1: `;` must be followed by a parameter", "permessage-deflate;", def(), Malformed),
+        ("RFC 6455 §9.1: an element must start with a token", ";", def(), Malformed),
+        ("RFC 6455 §9.1: `;;`", "permessage-deflate;; client_max_window_bits", def(), Malformed),
+        ("RFC 6455 §9.1: `=` needs a value", "permessage-deflate; a=", def(), Malformed),
+        ("RFC 6455 §9.1: a parameter needs a name (crate doc example)", "permessage-deflate; =15", def(), Malformed),
+        ("RFC 9110 §5.6.4: unterminated quoted-string", "permessage-deflate; a=\"b", def(), Malformed),
+        ("RFC 6455 §9.1: a quoted value must unescape to a token (space)", "permessage-deflate; a=\"b c\"", def(), Malformed),
+        ("RFC 6455 §9.1: a quoted value must unescape to a token (empty)", "permessage-deflate; a=\"\"", def(), Malformed),
+        ("RFC 6455 §9.1: a quoted value must unescape to a token (escaped quote)", "permessage-deflate; a=\"b\\\"\"", def(), Malformed),
+        ("RFC 6455 §9.1: junk after a quoted value", "permessage-deflate; a=\"b\"c", def(), Malformed),
+        ("RFC 6455 §9.1: two tokens without a separator", "permessage-deflate x", def(), Malformed),
+        ("RFC 6455 §9.1: extension-token is a token, not a quoted-string", "\"permessage-deflate\"", def(), Malformed),
+        ("RFC 6455 §9.1: a later malformed element rejects even after an accepted offer", "permessage-deflate, x;", def(), Malformed),
+        ("RFC 6455 §9.1: `/` is not a tchar", "permessage/deflate", def(), Malformed),
+    ];
+    check_deflate(rows, check_accessors);
 }
 
 #[test]
 fn empty_elements_and_multiple_lines() {
-    run(&[
-        row(
-            "RFC 9110 §5.6.1: recipients accept empty list elements",
-            ", permessage-deflate ,,",
-            def(),
-            Accept("permessage-deflate"),
-        ),
-        row(
-            "RFC 9110 §5.6.1: a list of only empty elements",
-            " , ,",
-            def(),
-            Decline,
-        ),
-        row("RFC 9110 §5.6.1: an empty field value", "", def(), Decline),
-        lines_row(
-            "RFC 9110 §5.3: field lines combine into one list",
-            &["x-foo", "permessage-deflate; client_max_window_bits=11"],
-            def(),
-            Accept("permessage-deflate; client_max_window_bits=11"),
-        ),
-        lines_row(
-            "RFC 9110 §5.3 + RFC 7692 §5.1: fallback across field lines",
-            &[
-                "permessage-deflate; server_max_window_bits=7",
-                "permessage-deflate; server_max_window_bits=11",
-            ],
-            def(),
-            Accept("permessage-deflate; server_max_window_bits=11"),
-        ),
-        lines_row(
-            "RFC 9110 §5.3: the first line's offer wins",
-            &[
-                "permessage-deflate; server_no_context_takeover",
-                "permessage-deflate",
-            ],
-            def(),
-            Accept("permessage-deflate; server_no_context_takeover"),
-        ),
-        lines_row(
-            "RFC 6455 §9.1: a malformed second line rejects the handshake",
-            &["permessage-deflate", "permessage-deflate; a=\"b"],
-            def(),
-            Malformed,
-        ),
-        lines_row(
-            "RFC 9110 §5.3: an element does not continue across lines",
-            &["permessage-deflate", "; server_no_context_takeover"],
-            def(),
-            Malformed,
-        ),
-    ]);
+    #[rustfmt::skip]
+    let rows: &[DeflateRow<&[&str]>] = &[
+        ("RFC 9110 §5.6.1: recipients accept empty list elements", &[", permessage-deflate ,,"], def(), Accept("permessage-deflate")),
+        ("RFC 9110 §5.6.1: a list of only empty elements", &[" , ,"], def(), Decline),
+        ("RFC 9110 §5.6.1: an empty field value", &[""], def(), Decline),
+        ("RFC 9110 §5.3: field lines combine into one list", &["x-foo", "permessage-deflate; client_max_window_bits=11"], def(), Accept("permessage-deflate; client_max_window_bits=11")),
+        ("RFC 9110 §5.3 + RFC 7692 §5.1: fallback across field lines", &["permessage-deflate; server_max_window_bits=7", "permessage-deflate; server_max_window_bits=11"], def(), Accept("permessage-deflate; server_max_window_bits=11")),
+        ("RFC 9110 §5.3: the first line's offer wins", &["permessage-deflate; server_no_context_takeover", "permessage-deflate"], def(), Accept("permessage-deflate; server_no_context_takeover")),
+        ("RFC 6455 §9.1: a malformed second line rejects the handshake", &["permessage-deflate", "permessage-deflate; a=\"b"], def(), Malformed),
+        ("RFC 9110 §5.3: an element does not continue across lines", &["permessage-deflate", "; server_no_context_takeover"], def(), Malformed),
+    ];
+    check_deflate(rows, check_accessors);
 }
 
 #[test]
 fn no_config_checks_grammar_only() {
-    run(&[
-        row(
-            "negotiate_deflate doc: `None` config declines compression",
-            "permessage-deflate",
-            None,
-            Decline,
-        ),
-        row(
-            "negotiate_deflate doc: `None` config declines, Chrome's offer",
-            "permessage-deflate; client_max_window_bits",
-            None,
-            Decline,
-        ),
-        row(
-            "negotiate_deflate doc: `None` config still checks the grammar",
-            "permessage-deflate;",
-            None,
-            Malformed,
-        ),
-        row(
-            "negotiate_deflate doc: `None` config still checks the grammar (a bare `=`)",
-            "permessage-deflate; server_max_window_bits =",
-            None,
-            Malformed,
-        ),
-    ]);
+    #[rustfmt::skip]
+    let rows: &[DeflateRow<&str>] = &[
+        ("negotiate_deflate doc: `None` config declines compression", "permessage-deflate", None, Decline),
+        ("negotiate_deflate doc: `None` config declines, Chrome's offer", "permessage-deflate; client_max_window_bits", None, Decline),
+        ("negotiate_deflate doc: `None` config still checks the grammar", "permessage-deflate;", None, Malformed),
+        ("negotiate_deflate doc: `None` config still checks the grammar (a bare `=`)", "permessage-deflate; server_max_window_bits =", None, Malformed),
+    ];
+    check_deflate(rows, check_accessors);
 }
 
 /// RFC 6455 §9.1 writes its grammar in RFC 2616's notation, whose implied linear whitespace
@@ -653,56 +175,18 @@ fn no_config_checks_grammar_only() {
 /// python-websockets, Node `ws` and Chromium compare them.
 #[test]
 fn whitespace_around_equals_and_case_sensitive_names() {
-    run(&[
-        row(
-            "RFC 6455 §9.1 (RFC 2616 implied LWS), python-websockets: spaces around `=`",
-            "permessage-deflate; server_max_window_bits = 10",
-            def(),
-            Accept("permessage-deflate; server_max_window_bits=10"),
-        ),
-        row(
-            "RFC 6455 §9.1 (implied LWS): space after `=`",
-            "permessage-deflate; server_max_window_bits= 10",
-            def(),
-            Accept("permessage-deflate; server_max_window_bits=10"),
-        ),
-        row(
-            "RFC 6455 §9.1 (implied LWS): tab before `=`, quoted value",
-            "permessage-deflate; client_max_window_bits\t=\t\"12\"",
-            def(),
-            Accept("permessage-deflate; client_max_window_bits=12"),
-        ),
-        row(
-            "RFC 6455 §9.1: whitespace inside a value is still malformed",
-            "permessage-deflate; server_max_window_bits = 1 0",
-            def(),
-            Malformed,
-        ),
-        row(
-            "python-websockets, ws, Chromium: PERMESSAGE-DEFLATE is an unknown extension",
-            "PERMESSAGE-DEFLATE",
-            def(),
-            Decline,
-        ),
-        row(
-            "case-sensitive extension name, then a valid offer",
-            "PerMessage-Deflate, permessage-deflate; client_max_window_bits",
-            def(),
-            Accept("permessage-deflate"),
-        ),
-        row(
-            "python-websockets, ws: Server_No_Context_Takeover is an unknown parameter",
-            "permessage-deflate; Server_No_Context_Takeover",
-            def(),
-            Decline,
-        ),
-        row(
-            "unknown-cased parameter declines that offer only",
-            "permessage-deflate; SERVER_MAX_WINDOW_BITS=10, permessage-deflate",
-            def(),
-            Accept("permessage-deflate"),
-        ),
-    ]);
+    #[rustfmt::skip]
+    let rows: &[DeflateRow<&str>] = &[
+        ("RFC 6455 §9.1 (RFC 2616 implied LWS), python-websockets: spaces around `=`", "permessage-deflate; server_max_window_bits = 10", def(), Accept("permessage-deflate; server_max_window_bits=10")),
+        ("RFC 6455 §9.1 (implied LWS): space after `=`", "permessage-deflate; server_max_window_bits= 10", def(), Accept("permessage-deflate; server_max_window_bits=10")),
+        ("RFC 6455 §9.1 (implied LWS): tab before `=`, quoted value", "permessage-deflate; client_max_window_bits\t=\t\"12\"", def(), Accept("permessage-deflate; client_max_window_bits=12")),
+        ("RFC 6455 §9.1: whitespace inside a value is still malformed", "permessage-deflate; server_max_window_bits = 1 0", def(), Malformed),
+        ("python-websockets, ws, Chromium: PERMESSAGE-DEFLATE is an unknown extension", "PERMESSAGE-DEFLATE", def(), Decline),
+        ("case-sensitive extension name, then a valid offer", "PerMessage-Deflate, permessage-deflate; client_max_window_bits", def(), Accept("permessage-deflate")),
+        ("python-websockets, ws: Server_No_Context_Takeover is an unknown parameter", "permessage-deflate; Server_No_Context_Takeover", def(), Decline),
+        ("unknown-cased parameter declines that offer only", "permessage-deflate; SERVER_MAX_WINDOW_BITS=10, permessage-deflate", def(), Accept("permessage-deflate")),
+    ];
+    check_deflate(rows, check_accessors);
 }
 
 fn padded(prefix: &str, len: usize) -> String {
@@ -733,87 +217,23 @@ fn caps() {
         s
     };
     let half = padded("", 2048);
-    let rows = vec![
-        Row {
-            source: "MAX_EXTENSIONS_HEADER_LEN: a 5000-byte header",
-            lines: vec![padded("permessage-deflate, ", 5000)],
-            config: def(),
-            want: Malformed,
-        },
-        Row {
-            source: "MAX_EXTENSIONS_HEADER_LEN: exactly 4096 bytes is allowed",
-            lines: vec![padded("permessage-deflate, ", 4096)],
-            config: def(),
-            want: Accept("permessage-deflate"),
-        },
-        Row {
-            source: "MAX_EXTENSIONS_HEADER_LEN: 4097 bytes",
-            lines: vec![padded("permessage-deflate, ", 4097)],
-            config: def(),
-            want: Malformed,
-        },
-        Row {
-            source: "MAX_EXTENSIONS_HEADER_LEN: counts all field lines together",
-            lines: vec!["permessage-deflate".to_owned(), half.clone(), half.clone()],
-            config: def(),
-            want: Malformed,
-        },
-        Row {
-            source: "MAX_EXTENSIONS_HEADER_LEN: caps even a `None` config",
-            lines: vec![padded("", 5000)],
-            config: None,
-            want: Malformed,
-        },
-        Row {
-            source: "MAX_EXTENSIONS: 32 elements, deflate last",
-            lines: vec![elements(32)],
-            config: def(),
-            want: Accept("permessage-deflate"),
-        },
-        Row {
-            source: "MAX_EXTENSIONS: 33 elements",
-            lines: vec![elements(33)],
-            config: def(),
-            want: Malformed,
-        },
-        Row {
-            source: "MAX_EXTENSIONS: 33 elements, deflate first (the cap is not only checked before acceptance)",
-            lines: vec![format!("permessage-deflate, {}", vec!["x"; 32].join(","))],
-            config: def(),
-            want: Malformed,
-        },
-        Row {
-            source: "MAX_EXTENSIONS: counted across field lines",
-            lines: vec![vec!["x"; 20].join(","), elements(13)],
-            config: def(),
-            want: Malformed,
-        },
-        Row {
-            source: "MAX_EXTENSIONS + RFC 9110 §5.6.1: empty elements do not count",
-            lines: vec![format!("{}permessage-deflate", ",".repeat(100))],
-            config: def(),
-            want: Accept("permessage-deflate"),
-        },
-        Row {
-            source: "MAX_EXTENSION_PARAMS: 16 parameters parse (declined: unknown names)",
-            lines: vec![params(16, "permessage-deflate")],
-            config: def(),
-            want: Decline,
-        },
-        Row {
-            source: "MAX_EXTENSION_PARAMS: 17 parameters",
-            lines: vec![params(17, "permessage-deflate")],
-            config: def(),
-            want: Malformed,
-        },
-        Row {
-            source: "MAX_EXTENSION_PARAMS: applies to unknown extensions too",
-            lines: vec![format!("{}, permessage-deflate", params(17, "x-foo"))],
-            config: def(),
-            want: Malformed,
-        },
+    #[rustfmt::skip]
+    let rows: &[DeflateRow<Vec<String>>] = &[
+        ("MAX_EXTENSIONS_HEADER_LEN: a 5000-byte header", vec![padded("permessage-deflate, ", 5000)], def(), Malformed),
+        ("MAX_EXTENSIONS_HEADER_LEN: exactly 4096 bytes is allowed", vec![padded("permessage-deflate, ", 4096)], def(), Accept("permessage-deflate")),
+        ("MAX_EXTENSIONS_HEADER_LEN: 4097 bytes", vec![padded("permessage-deflate, ", 4097)], def(), Malformed),
+        ("MAX_EXTENSIONS_HEADER_LEN: counts all field lines together", vec!["permessage-deflate".to_owned(), half.clone(), half.clone()], def(), Malformed),
+        ("MAX_EXTENSIONS_HEADER_LEN: caps even a `None` config", vec![padded("", 5000)], None, Malformed),
+        ("MAX_EXTENSIONS: 32 elements, deflate last", vec![elements(32)], def(), Accept("permessage-deflate")),
+        ("MAX_EXTENSIONS: 33 elements", vec![elements(33)], def(), Malformed),
+        ("MAX_EXTENSIONS: 33 elements, deflate first (the cap is not only checked before acceptance)", vec![format!("permessage-deflate, {}", vec!["x"; 32].join(","))], def(), Malformed),
+        ("MAX_EXTENSIONS: counted across field lines", vec![vec!["x"; 20].join(","), elements(13)], def(), Malformed),
+        ("MAX_EXTENSIONS + RFC 9110 §5.6.1: empty elements do not count", vec![format!("{}permessage-deflate", ",".repeat(100))], def(), Accept("permessage-deflate")),
+        ("MAX_EXTENSION_PARAMS: 16 parameters parse (declined: unknown names)", vec![params(16, "permessage-deflate")], def(), Decline),
+        ("MAX_EXTENSION_PARAMS: 17 parameters", vec![params(17, "permessage-deflate")], def(), Malformed),
+        ("MAX_EXTENSION_PARAMS: applies to unknown extensions too", vec![format!("{}, permessage-deflate", params(17, "x-foo"))], def(), Malformed),
     ];
-    run(&rows);
+    check_deflate(rows, check_accessors);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1369,17 +789,12 @@ fn oracle_self_check() {
         client_nct: false,
         accept8: false,
     };
+    #[rustfmt::skip]
     let rows: &[(&str, Option<bool>)] = &[
         ("permessage-deflate", Some(true)),
         ("permessage-deflate; server_max_window_bits=08", Some(false)),
-        (
-            "permessage-deflate; server_max_window_bits=\"10\"",
-            Some(true),
-        ),
-        (
-            "permessage-deflate; server_max_window_bits = 10",
-            Some(true),
-        ),
+        ("permessage-deflate; server_max_window_bits=\"10\"", Some(true)),
+        ("permessage-deflate; server_max_window_bits = 10", Some(true)),
         ("permessage-deflate; Server_Max_Window_Bits=10", Some(false)),
         ("PERMESSAGE-DEFLATE", Some(false)),
         ("permessage-deflate;", None),

@@ -7,11 +7,13 @@
     clippy::panic
 )]
 
-mod common;
+mod support;
 
-use crossguard::websocket::{DeflateConfig, negotiate_deflate, select_protocol};
-use crossguard::{Policy, Rejection, RequestHead};
+use crossguard::websocket::{DeflateConfig, select_protocol};
+use crossguard::{Field, Policy, Rejection, RequestHead, Rule};
 use http::{HeaderValue, Request};
+use support::Negotiated::{Decline, Malformed};
+use support::{Decision, DeflateRow, KEY, check_deflate, check_rows};
 
 const MIB: usize = 1024 * 1024;
 
@@ -20,11 +22,11 @@ fn handshake() -> http::request::Builder {
         .header("host", "localhost:8188")
         .header("upgrade", "websocket")
         .header("connection", "Upgrade")
-        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("sec-websocket-key", KEY)
         .header("sec-websocket-version", "13")
 }
 
-fn check(request: &Request<()>) -> Result<crossguard::Rule, Rejection> {
+fn check(request: &Request<()>) -> Decision {
     Policy::default()
         .check(&RequestHead::from_request(request))
         .map(|v| v.rule())
@@ -40,30 +42,11 @@ fn one_mebibyte_values() {
             .body(())
             .unwrap()
     };
-    assert_eq!(
-        check(&post("origin", &format!("http://{big}"))),
-        Err(Rejection::MalformedOrigin)
-    );
-    assert_eq!(
-        check(&post("sec-fetch-site", &big)),
-        Err(Rejection::MalformedFetchMetadata(
-            crossguard::Field::SecFetchSite
-        ))
-    );
     let host = Request::post("/")
         .header("host", big.as_str())
         .body(())
         .unwrap();
-    assert_eq!(check(&host), Err(Rejection::MalformedHost));
     let ws = |name: &str, value: &str| handshake().header(name, value).body(()).unwrap();
-    assert_eq!(
-        check(&ws("sec-websocket-extensions", &big)),
-        Err(Rejection::MalformedWebSocketExtensions)
-    );
-    assert_eq!(
-        check(&ws("sec-websocket-protocol", &big)),
-        Err(Rejection::MalformedWebSocketProtocol)
-    );
     let key = Request::get("/ws")
         .header("host", "localhost")
         .header("upgrade", "websocket")
@@ -72,95 +55,94 @@ fn one_mebibyte_values() {
         .header("sec-websocket-version", "13")
         .body(())
         .unwrap();
-    assert_eq!(check(&key), Err(Rejection::InvalidWebSocketKey));
     let version = Request::get("/ws")
         .header("host", "localhost")
         .header("upgrade", "websocket")
         .header("connection", "Upgrade")
-        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("sec-websocket-key", KEY)
         .header("sec-websocket-version", big.as_str())
         .body(())
         .unwrap();
-    assert_eq!(check(&version), Err(Rejection::UnsupportedWebSocketVersion));
-    // A 1 MiB Connection list without the token is scanned once and refused.
     let connection = Request::get("/ws")
         .header("host", "localhost")
         .header("upgrade", "websocket")
         .header("connection", format!("{big}, keep-alive"))
         .body(())
         .unwrap();
-    assert_eq!(check(&connection), Err(Rejection::WebSocketConnection));
+    #[rustfmt::skip]
+    let rows: &[(&str, Request<()>, Decision)] = &[
+        ("1 MiB Origin", post("origin", &format!("http://{big}")), Err(Rejection::MalformedOrigin)),
+        ("1 MiB Sec-Fetch-Site", post("sec-fetch-site", &big), Err(Rejection::MalformedFetchMetadata(Field::SecFetchSite))),
+        ("1 MiB Host", host, Err(Rejection::MalformedHost)),
+        ("1 MiB Sec-WebSocket-Extensions", ws("sec-websocket-extensions", &big), Err(Rejection::MalformedWebSocketExtensions)),
+        ("1 MiB Sec-WebSocket-Protocol", ws("sec-websocket-protocol", &big), Err(Rejection::MalformedWebSocketProtocol)),
+        ("1 MiB Sec-WebSocket-Key", key, Err(Rejection::InvalidWebSocketKey)),
+        ("1 MiB Sec-WebSocket-Version", version, Err(Rejection::UnsupportedWebSocketVersion)),
+        // Scanned once and refused.
+        ("1 MiB Connection list without the token", connection, Err(Rejection::WebSocketConnection)),
+    ];
+    check_rows(rows, |(source, request, want)| {
+        assert_eq!(check(request), *want, "{source}");
+    });
 }
 
 #[test]
 fn hundred_thousand_element_lists() {
     let n = 100_000;
     let list = |element: &str| vec![element; n].join(", ");
-    let config = DeflateConfig::default();
-    // One field line, 100 000 elements: refused at the byte cap before any element is parsed.
-    let one_line = [HeaderValue::from_str(&list("permessage-deflate")).unwrap()];
-    assert_eq!(
-        negotiate_deflate(&one_line, Some(&config)),
-        Err(Rejection::MalformedWebSocketExtensions)
-    );
-    // 100 000 short field lines: refused once the element or byte cap is reached.
-    let lines: Vec<HeaderValue> = (0..n).map(|_| HeaderValue::from_static("x")).collect();
-    assert_eq!(
-        negotiate_deflate(&lines, Some(&config)),
-        Err(Rejection::MalformedWebSocketExtensions)
-    );
-    let commas: Vec<HeaderValue> = (0..n).map(|_| HeaderValue::from_static(",")).collect();
-    assert_eq!(
-        negotiate_deflate(&commas, Some(&config)),
-        Err(Rejection::MalformedWebSocketExtensions)
-    );
-    let empty: Vec<HeaderValue> = (0..n).map(|_| HeaderValue::from_static("")).collect();
-    assert_eq!(
-        negotiate_deflate(&empty, Some(&config)),
-        Ok(None),
-        "empty lines are empty lists"
-    );
-    // 100 000 parameters on one offer.
-    let params = format!("permessage-deflate{}", "; a".repeat(n));
-    assert_eq!(
-        negotiate_deflate(&[HeaderValue::from_str(&params).unwrap()], Some(&config)),
-        Err(Rejection::MalformedWebSocketExtensions)
-    );
+    let config = Some(DeflateConfig::default());
+    #[rustfmt::skip]
+    let rows: &[DeflateRow<Vec<String>>] = &[
+        // Refused at the byte cap before any element is parsed.
+        ("100 000 extensions on one field line", vec![list("permessage-deflate")], config, Malformed),
+        // Refused once the element or byte cap is reached.
+        ("100 000 field lines `x`", vec!["x".to_owned(); n], config, Malformed),
+        ("100 000 field lines `,`", vec![",".to_owned(); n], config, Malformed),
+        ("empty lines are empty lists", vec![String::new(); n], config, Decline),
+        ("100 000 parameters on one offer", vec![format!("permessage-deflate{}", "; a".repeat(n))], config, Malformed),
+    ];
+    check_deflate(rows, |_| {});
+
     // Subprotocols: distinct names, so no duplicate short-circuits the scan.
     let names: Vec<String> = (0..n).map(|i| format!("p{i}")).collect();
-    let offered = [HeaderValue::from_str(&names.join(",")).unwrap()];
-    assert_eq!(
-        select_protocol(&offered, &[HeaderValue::from_static("chat")]),
-        Err(Rejection::MalformedWebSocketProtocol)
-    );
+    let one_line = vec![HeaderValue::from_str(&names.join(",")).unwrap()];
     let lines: Vec<HeaderValue> = names
         .iter()
         .map(|n| HeaderValue::from_str(n).unwrap())
         .collect();
-    assert_eq!(
-        select_protocol(&lines, &[HeaderValue::from_static("chat")]),
-        Err(Rejection::MalformedWebSocketProtocol)
-    );
+    #[rustfmt::skip]
+    let rows: &[(&str, Vec<HeaderValue>)] = &[
+        ("100 000 subprotocols on one field line", one_line),
+        ("100 000 subprotocol field lines", lines),
+    ];
+    check_rows(rows, |(source, offered)| {
+        assert_eq!(
+            select_protocol(offered, &[HeaderValue::from_static("chat")]),
+            Err(Rejection::MalformedWebSocketProtocol),
+            "{source}"
+        );
+    });
 
-    // 100 000 Origin lines: refused as repeated after reading two.
-    let mut request = handshake().body(()).unwrap();
+    let mut origins = handshake().body(()).unwrap();
     for _ in 0..n {
-        request
+        origins
             .headers_mut()
             .append("origin", HeaderValue::from_static("http://localhost:8188"));
     }
-    assert_eq!(
-        check(&request),
-        Err(Rejection::DuplicateHeader(crossguard::Field::Origin))
-    );
-    // 100 000 Upgrade and Connection elements: token lists are scanned once, in full.
-    let request = Request::get("/ws")
+    let token_lists = Request::get("/ws")
         .header("host", "localhost")
         .header("upgrade", format!("{}, websocket", list("h2c")))
         .header("connection", format!("{}, upgrade", list("keep-alive")))
-        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("sec-websocket-key", KEY)
         .header("sec-websocket-version", "13")
         .body(())
         .unwrap();
-    assert_eq!(check(&request), Ok(crossguard::Rule::NonBrowser));
+    #[rustfmt::skip]
+    let rows: &[(&str, Request<()>, Decision)] = &[
+        ("100 000 Origin lines: refused as repeated after reading two", origins, Err(Rejection::DuplicateHeader(Field::Origin))),
+        ("100 000 Upgrade and Connection elements: token lists are scanned once, in full", token_lists, Ok(Rule::NonBrowser)),
+    ];
+    check_rows(rows, |(source, request, want)| {
+        assert_eq!(check(request), *want, "{source}");
+    });
 }

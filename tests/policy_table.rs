@@ -6,30 +6,13 @@
     clippy::panic
 )]
 
-mod common;
+mod support;
 
-use common::{decide, request, with_raw, with_version};
 use crossguard::{Policy, Rejection, Rule};
-use http::Version;
-
-type Row = (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static [(&'static str, &'static str)],
-    Result<Rule, Rejection>,
-);
-
-fn run(policy: &Policy, rows: &[Row]) {
-    for (source, method, uri, headers, expected) in rows {
-        let req = request(method, uri, headers);
-        assert_eq!(
-            decide(policy, &req),
-            *expected,
-            "row: {source} ({method} {uri} {headers:?})"
-        );
-    }
-}
+use http::{Request, Version};
+use support::{
+    Decision, Fields, PolicyRow, check_policy, check_rows, decide, request, with_raw, with_version,
+};
 
 const H: (&str, &str) = ("host", "example.com");
 
@@ -37,147 +20,30 @@ const H: (&str, &str) = ("host", "example.com");
 #[test]
 fn go_sec_fetch_site_table() {
     use Rejection::*;
-    let rows: &[Row] = &[
-        (
-            "go: same-origin allowed",
-            "POST",
-            "/",
-            &[H, ("sec-fetch-site", "same-origin")],
-            Ok(Rule::SecFetchSite),
-        ),
-        (
-            "go: none allowed",
-            "POST",
-            "/",
-            &[H, ("sec-fetch-site", "none")],
-            Ok(Rule::SecFetchSite),
-        ),
-        (
-            "go: cross-site blocked",
-            "POST",
-            "/",
-            &[H, ("sec-fetch-site", "cross-site")],
-            Err(CrossSiteRequest),
-        ),
-        (
-            "go: same-site blocked",
-            "POST",
-            "/",
-            &[H, ("sec-fetch-site", "same-site")],
-            Err(SameSiteRequest),
-        ),
-        (
-            "go: no header with no origin",
-            "POST",
-            "/",
-            &[H],
-            Ok(Rule::NonBrowser),
-        ),
-        (
-            "go: no header with matching origin",
-            "POST",
-            "/",
-            &[H, ("origin", "https://example.com")],
-            Ok(Rule::Origin),
-        ),
-        (
-            "go: no header with mismatched origin",
-            "POST",
-            "/",
-            &[H, ("origin", "https://attacker.example")],
-            Err(OriginMismatch),
-        ),
-        (
-            "go: no header with null origin",
-            "POST",
-            "/",
-            &[H, ("origin", "null")],
-            Err(NullOrigin),
-        ),
-        (
-            "go: GET allowed",
-            "GET",
-            "/",
-            &[H, ("sec-fetch-site", "cross-site")],
-            Ok(Rule::SafeMethod),
-        ),
-        (
-            "go: HEAD allowed",
-            "HEAD",
-            "/",
-            &[H, ("sec-fetch-site", "cross-site")],
-            Ok(Rule::SafeMethod),
-        ),
-        (
-            "go: OPTIONS allowed",
-            "OPTIONS",
-            "/",
-            &[H, ("sec-fetch-site", "cross-site")],
-            Ok(Rule::SafeMethod),
-        ),
-        (
-            "go: PUT blocked",
-            "PUT",
-            "/",
-            &[H, ("sec-fetch-site", "cross-site")],
-            Err(CrossSiteRequest),
-        ),
+    #[rustfmt::skip]
+    let rows: &[PolicyRow] = &[
+        ("go: same-origin allowed", "POST", "/", &[H, ("sec-fetch-site", "same-origin")], Ok(Rule::SecFetchSite)),
+        ("go: none allowed", "POST", "/", &[H, ("sec-fetch-site", "none")], Ok(Rule::SecFetchSite)),
+        ("go: cross-site blocked", "POST", "/", &[H, ("sec-fetch-site", "cross-site")], Err(CrossSiteRequest)),
+        ("go: same-site blocked", "POST", "/", &[H, ("sec-fetch-site", "same-site")], Err(SameSiteRequest)),
+        ("go: no header with no origin", "POST", "/", &[H], Ok(Rule::NonBrowser)),
+        ("go: no header with matching origin", "POST", "/", &[H, ("origin", "https://example.com")], Ok(Rule::Origin)),
+        ("go: no header with mismatched origin", "POST", "/", &[H, ("origin", "https://attacker.example")], Err(OriginMismatch)),
+        ("go: no header with null origin", "POST", "/", &[H, ("origin", "null")], Err(NullOrigin)),
+        ("go: GET allowed", "GET", "/", &[H, ("sec-fetch-site", "cross-site")], Ok(Rule::SafeMethod)),
+        ("go: HEAD allowed", "HEAD", "/", &[H, ("sec-fetch-site", "cross-site")], Ok(Rule::SafeMethod)),
+        ("go: OPTIONS allowed", "OPTIONS", "/", &[H, ("sec-fetch-site", "cross-site")], Ok(Rule::SafeMethod)),
+        ("go: PUT blocked", "PUT", "/", &[H, ("sec-fetch-site", "cross-site")], Err(CrossSiteRequest)),
         // Beyond Go's table, same decision path.
-        (
-            "go semantics: TRACE is not exempt",
-            "TRACE",
-            "/",
-            &[H, ("sec-fetch-site", "cross-site")],
-            Err(CrossSiteRequest),
-        ),
-        (
-            "go semantics: DELETE blocked",
-            "DELETE",
-            "/",
-            &[H, ("sec-fetch-site", "cross-site")],
-            Err(CrossSiteRequest),
-        ),
-        (
-            "go semantics: PATCH same-origin",
-            "PATCH",
-            "/",
-            &[H, ("sec-fetch-site", "same-origin")],
-            Ok(Rule::SecFetchSite),
-        ),
-        (
-            "go semantics: values are case-sensitive tokens",
-            "POST",
-            "/",
-            &[H, ("sec-fetch-site", "Same-Origin")],
-            Err(CrossSiteRequest),
-        ),
-        (
-            "DESIGN §3.4: unknown value counts as cross-site",
-            "POST",
-            "/",
-            &[H, ("sec-fetch-site", "same-planet")],
-            Err(CrossSiteRequest),
-        ),
-        (
-            "DESIGN §3.4: Sec-Fetch-Site decides, a matching Origin does not rescue",
-            "POST",
-            "/",
-            &[
-                H,
-                ("sec-fetch-site", "cross-site"),
-                ("origin", "https://example.com"),
-            ],
-            Err(CrossSiteRequest),
-        ),
-        (
-            "DESIGN §6: null Origin does not matter with same-origin",
-            "POST",
-            "/",
-            &[H, ("sec-fetch-site", "same-origin"), ("origin", "null")],
-            Ok(Rule::SecFetchSite),
-        ),
+        ("go semantics: TRACE is not exempt", "TRACE", "/", &[H, ("sec-fetch-site", "cross-site")], Err(CrossSiteRequest)),
+        ("go semantics: DELETE blocked", "DELETE", "/", &[H, ("sec-fetch-site", "cross-site")], Err(CrossSiteRequest)),
+        ("go semantics: PATCH same-origin", "PATCH", "/", &[H, ("sec-fetch-site", "same-origin")], Ok(Rule::SecFetchSite)),
+        ("go semantics: values are case-sensitive tokens", "POST", "/", &[H, ("sec-fetch-site", "Same-Origin")], Err(CrossSiteRequest)),
+        ("DESIGN §3.4: unknown value counts as cross-site", "POST", "/", &[H, ("sec-fetch-site", "same-planet")], Err(CrossSiteRequest)),
+        ("DESIGN §3.4: Sec-Fetch-Site decides, a matching Origin does not rescue", "POST", "/", &[H, ("sec-fetch-site", "cross-site"), ("origin", "https://example.com")], Err(CrossSiteRequest)),
+        ("DESIGN §6: null Origin does not matter with same-origin", "POST", "/", &[H, ("sec-fetch-site", "same-origin"), ("origin", "null")], Ok(Rule::SecFetchSite)),
     ];
-    run(&Policy::default(), rows);
+    check_policy(&Policy::default(), rows);
 }
 
 /// Go 1.25.1 `TestCrossOriginProtectionTrustedOriginBypass` and tower-http 0.7 strict-match rows,
@@ -189,123 +55,22 @@ fn go_trusted_origin_table() {
         .allow_origin("https://trusted.example")
         .build()
         .unwrap();
-    let rows: &[Row] = &[
-        (
-            "go: trusted origin without sec-fetch-site",
-            "POST",
-            "/",
-            &[H, ("origin", "https://trusted.example")],
-            Ok(Rule::OriginAllowlist),
-        ),
-        (
-            "go: trusted origin with cross-site",
-            "POST",
-            "/",
-            &[
-                H,
-                ("origin", "https://trusted.example"),
-                ("sec-fetch-site", "cross-site"),
-            ],
-            Ok(Rule::OriginAllowlist),
-        ),
-        (
-            "go: untrusted origin without sec-fetch-site",
-            "POST",
-            "/",
-            &[H, ("origin", "https://attacker.example")],
-            Err(OriginMismatch),
-        ),
-        (
-            "go: untrusted origin with cross-site",
-            "POST",
-            "/",
-            &[
-                H,
-                ("origin", "https://attacker.example"),
-                ("sec-fetch-site", "cross-site"),
-            ],
-            Err(CrossSiteRequest),
-        ),
+    #[rustfmt::skip]
+    let rows: &[PolicyRow] = &[
+        ("go: trusted origin without sec-fetch-site", "POST", "/", &[H, ("origin", "https://trusted.example")], Ok(Rule::OriginAllowlist)),
+        ("go: trusted origin with cross-site", "POST", "/", &[H, ("origin", "https://trusted.example"), ("sec-fetch-site", "cross-site")], Ok(Rule::OriginAllowlist)),
+        ("go: untrusted origin without sec-fetch-site", "POST", "/", &[H, ("origin", "https://attacker.example")], Err(OriginMismatch)),
+        ("go: untrusted origin with cross-site", "POST", "/", &[H, ("origin", "https://attacker.example"), ("sec-fetch-site", "cross-site")], Err(CrossSiteRequest)),
         // tower-http compares bytes; we compare (scheme, host, port) — deliberate difference.
-        (
-            "tower-http differs: explicit default port matches",
-            "POST",
-            "/",
-            &[
-                H,
-                ("origin", "https://trusted.example:443"),
-                ("sec-fetch-site", "cross-site"),
-            ],
-            Ok(Rule::OriginAllowlist),
-        ),
-        (
-            "tower-http differs: case-insensitive host",
-            "POST",
-            "/",
-            &[
-                H,
-                ("origin", "https://TRUSTED.example"),
-                ("sec-fetch-site", "cross-site"),
-            ],
-            Ok(Rule::OriginAllowlist),
-        ),
-        (
-            "scheme is part of the origin",
-            "POST",
-            "/",
-            &[
-                H,
-                ("origin", "http://trusted.example"),
-                ("sec-fetch-site", "cross-site"),
-            ],
-            Err(CrossSiteRequest),
-        ),
-        (
-            "port is part of the origin",
-            "POST",
-            "/",
-            &[
-                H,
-                ("origin", "https://trusted.example:8443"),
-                ("sec-fetch-site", "cross-site"),
-            ],
-            Err(CrossSiteRequest),
-        ),
-        (
-            "suffix confusion",
-            "POST",
-            "/",
-            &[
-                H,
-                ("origin", "https://trusted.example.evil.net"),
-                ("sec-fetch-site", "cross-site"),
-            ],
-            Err(CrossSiteRequest),
-        ),
-        (
-            "prefix confusion",
-            "POST",
-            "/",
-            &[
-                H,
-                ("origin", "https://eviltrusted.example"),
-                ("sec-fetch-site", "cross-site"),
-            ],
-            Err(CrossSiteRequest),
-        ),
-        (
-            "same-site with allowlisted origin",
-            "POST",
-            "/",
-            &[
-                H,
-                ("origin", "https://trusted.example"),
-                ("sec-fetch-site", "same-site"),
-            ],
-            Ok(Rule::OriginAllowlist),
-        ),
+        ("tower-http differs: explicit default port matches", "POST", "/", &[H, ("origin", "https://trusted.example:443"), ("sec-fetch-site", "cross-site")], Ok(Rule::OriginAllowlist)),
+        ("tower-http differs: case-insensitive host", "POST", "/", &[H, ("origin", "https://TRUSTED.example"), ("sec-fetch-site", "cross-site")], Ok(Rule::OriginAllowlist)),
+        ("scheme is part of the origin", "POST", "/", &[H, ("origin", "http://trusted.example"), ("sec-fetch-site", "cross-site")], Err(CrossSiteRequest)),
+        ("port is part of the origin", "POST", "/", &[H, ("origin", "https://trusted.example:8443"), ("sec-fetch-site", "cross-site")], Err(CrossSiteRequest)),
+        ("suffix confusion", "POST", "/", &[H, ("origin", "https://trusted.example.evil.net"), ("sec-fetch-site", "cross-site")], Err(CrossSiteRequest)),
+        ("prefix confusion", "POST", "/", &[H, ("origin", "https://eviltrusted.example"), ("sec-fetch-site", "cross-site")], Err(CrossSiteRequest)),
+        ("same-site with allowlisted origin", "POST", "/", &[H, ("origin", "https://trusted.example"), ("sec-fetch-site", "same-site")], Ok(Rule::OriginAllowlist)),
     ];
-    run(&policy, rows);
+    check_policy(&policy, rows);
 }
 
 /// Go's pattern-bypass table, ported to a predicate over the exact path: the CVE-2025-47910 rows
@@ -323,79 +88,20 @@ fn go_bypass_table() {
         .build()
         .unwrap();
     const A: (&str, &str) = ("origin", "https://attacker.example");
-    let rows: &[Row] = &[
-        (
-            "go: bypass path without sec-fetch-site",
-            "POST",
-            "/bypass/",
-            &[H, A],
-            Ok(Rule::Bypass),
-        ),
-        (
-            "go: bypass path with cross-site",
-            "POST",
-            "/bypass/",
-            &[H, A, ("sec-fetch-site", "cross-site")],
-            Ok(Rule::Bypass),
-        ),
-        (
-            "go: non-bypass path without sec-fetch-site",
-            "POST",
-            "/api/",
-            &[H, A],
-            Err(OriginMismatch),
-        ),
-        (
-            "go: non-bypass path with cross-site",
-            "POST",
-            "/api/",
-            &[H, A, ("sec-fetch-site", "cross-site")],
-            Err(CrossSiteRequest),
-        ),
-        (
-            "go 1.25.1 (CVE-2025-47910): redirect to bypass path with ..",
-            "POST",
-            "/foo/../bypass/bar",
-            &[H, A],
-            Err(OriginMismatch),
-        ),
-        (
-            "go 1.25.1 (CVE-2025-47910): redirect to bypass path, trailing slash",
-            "POST",
-            "/bypass",
-            &[H, A],
-            Err(OriginMismatch),
-        ),
-        (
-            "go: redirect to non-bypass path with ..",
-            "POST",
-            "/foo/../api/bar",
-            &[H, A],
-            Err(OriginMismatch),
-        ),
-        (
-            "go: wildcard bypass",
-            "POST",
-            "/only/123",
-            &[H, A],
-            Ok(Rule::Bypass),
-        ),
-        (
-            "go: non-wildcard",
-            "POST",
-            "/only/123/foo",
-            &[H, A],
-            Err(OriginMismatch),
-        ),
-        (
-            "DESIGN §3.2: bypass never skips the Host check",
-            "POST",
-            "/bypass/",
-            &[("host", "evil.example"), A],
-            Err(HostNotAllowed),
-        ),
+    #[rustfmt::skip]
+    let rows: &[PolicyRow] = &[
+        ("go: bypass path without sec-fetch-site", "POST", "/bypass/", &[H, A], Ok(Rule::Bypass)),
+        ("go: bypass path with cross-site", "POST", "/bypass/", &[H, A, ("sec-fetch-site", "cross-site")], Ok(Rule::Bypass)),
+        ("go: non-bypass path without sec-fetch-site", "POST", "/api/", &[H, A], Err(OriginMismatch)),
+        ("go: non-bypass path with cross-site", "POST", "/api/", &[H, A, ("sec-fetch-site", "cross-site")], Err(CrossSiteRequest)),
+        ("go 1.25.1 (CVE-2025-47910): redirect to bypass path with ..", "POST", "/foo/../bypass/bar", &[H, A], Err(OriginMismatch)),
+        ("go 1.25.1 (CVE-2025-47910): redirect to bypass path, trailing slash", "POST", "/bypass", &[H, A], Err(OriginMismatch)),
+        ("go: redirect to non-bypass path with ..", "POST", "/foo/../api/bar", &[H, A], Err(OriginMismatch)),
+        ("go: wildcard bypass", "POST", "/only/123", &[H, A], Ok(Rule::Bypass)),
+        ("go: non-wildcard", "POST", "/only/123/foo", &[H, A], Err(OriginMismatch)),
+        ("DESIGN §3.2: bypass never skips the Host check", "POST", "/bypass/", &[("host", "evil.example"), A], Err(HostNotAllowed)),
     ];
-    run(&policy, rows);
+    check_policy(&policy, rows);
 }
 
 /// tower-http 0.7 `test_middleware_origin_host_port_match`, mapped to our rule: ports compare as
@@ -403,229 +109,35 @@ fn go_bypass_table() {
 #[test]
 fn origin_versus_authority_table() {
     use Rejection::*;
-    let rows: &[Row] = &[
-        (
-            "tower-http: default port both sides",
-            "POST",
-            "/",
-            &[("host", "example.com"), ("origin", "https://example.com")],
-            Ok(Rule::Origin),
-        ),
-        (
-            "tower-http: same non-default port",
-            "POST",
-            "/",
-            &[
-                ("host", "example.com:8443"),
-                ("origin", "https://example.com:8443"),
-            ],
-            Ok(Rule::Origin),
-        ),
-        (
-            "tower-http: explicit default both sides",
-            "POST",
-            "/",
-            &[
-                ("host", "example.com:443"),
-                ("origin", "https://example.com:443"),
-            ],
-            Ok(Rule::Origin),
-        ),
-        (
-            "tower-http: mismatched ports",
-            "POST",
-            "/",
-            &[
-                ("host", "example.com:8443"),
-                ("origin", "https://example.com:8444"),
-            ],
-            Err(OriginMismatch),
-        ),
-        (
-            "tower-http differs: origin explicit default, host implicit",
-            "POST",
-            "/",
-            &[
-                ("host", "example.com"),
-                ("origin", "https://example.com:443"),
-            ],
-            Ok(Rule::Origin),
-        ),
-        (
-            "tower-http differs: host explicit default, origin implicit",
-            "POST",
-            "/",
-            &[
-                ("host", "example.com:443"),
-                ("origin", "https://example.com"),
-            ],
-            Ok(Rule::Origin),
-        ),
-        (
-            "tower-http: host implicit, origin explicit non-default",
-            "POST",
-            "/",
-            &[
-                ("host", "example.com"),
-                ("origin", "https://example.com:8443"),
-            ],
-            Err(OriginMismatch),
-        ),
-        (
-            "tower-http: uri authority, origin non-default",
-            "POST",
-            "https://example.com/path",
-            &[
-                ("host", "example.com"),
-                ("origin", "https://example.com:8443"),
-            ],
-            Err(OriginMismatch),
-        ),
-        (
-            "tower-http differs: malformed Host is a 400",
-            "POST",
-            "/path",
-            &[
-                ("host", "not a valid authority"),
-                ("origin", "https://example.com"),
-            ],
-            Err(MalformedHost),
-        ),
-        (
-            "RFC 9112 §3.2.2 (guard): Host contradicting the absolute-form target is a 400",
-            "POST",
-            "https://example.com/path",
-            &[("host", "other.example"), ("origin", "https://example.com")],
-            Err(HostMismatch),
-        ),
-        (
-            "RFC 9112 §3.2.2 (guard): origin matching Host but not the target authority",
-            "POST",
-            "https://example.com/path",
-            &[
-                ("host", "other.example"),
-                ("origin", "https://other.example"),
-            ],
-            Err(HostMismatch),
-        ),
-        (
-            "RFC 9112 §3.2 (tower-http allows it): HTTP/1.1 absolute-form without Host is a 400",
-            "POST",
-            "https://example.com/path",
-            &[("origin", "https://example.com")],
-            Err(MissingHost),
-        ),
-        (
-            "tower-http: uri authority mismatch (with the Host RFC 9112 §3.2 requires)",
-            "POST",
-            "https://other.example/path",
-            &[("host", "other.example"), ("origin", "https://example.com")],
-            Err(OriginMismatch),
-        ),
-        (
-            "RFC 9112 §3.2: missing host and no uri authority",
-            "POST",
-            "/path",
-            &[("origin", "https://example.com")],
-            Err(MissingHost),
-        ),
-        (
-            "tower-http: scheme-less origin is malformed",
-            "POST",
-            "/",
-            &[("host", "example.com:8443"), ("origin", "example.com:8443")],
-            Err(MalformedOrigin),
-        ),
-        (
-            "tower-http: non-http scheme never equals the authority",
-            "POST",
-            "/",
-            &[
-                ("host", "example.com:8443"),
-                ("origin", "ftp://example.com:8443"),
-            ],
-            Err(OriginMismatch),
-        ),
-        (
-            "Go #78563: userinfo in Origin is malformed",
-            "POST",
-            "/",
-            &[
-                ("host", "victim.example"),
-                ("origin", "http://evil@victim.example"),
-            ],
-            Err(MalformedOrigin),
-        ),
-        (
-            "http origin on port 80",
-            "POST",
-            "/",
-            &[("host", "example.com"), ("origin", "http://example.com")],
-            Ok(Rule::Origin),
-        ),
-        (
-            "http origin vs host on 443",
-            "POST",
-            "/",
-            &[
-                ("host", "example.com:443"),
-                ("origin", "http://example.com"),
-            ],
-            Err(OriginMismatch),
-        ),
-        (
-            "DESIGN §3: https://a:8080 matches Host a:8080 (scheme unknown over HTTP/1.1)",
-            "POST",
-            "/",
-            &[
-                ("host", "a.example:8080"),
-                ("origin", "http://a.example:8080"),
-            ],
-            Ok(Rule::Origin),
-        ),
-        (
-            "case-insensitive host",
-            "POST",
-            "/",
-            &[("host", "EXAMPLE.com"), ("origin", "https://example.COM")],
-            Ok(Rule::Origin),
-        ),
-        (
-            "trailing dot on the Host",
-            "POST",
-            "/",
-            &[("host", "example.com."), ("origin", "https://example.com")],
-            Ok(Rule::Origin),
-        ),
-        (
-            "IPv6 loopback",
-            "POST",
-            "/",
-            &[("host", "[::1]:8188"), ("origin", "http://[::1]:8188")],
-            Ok(Rule::Origin),
-        ),
-        (
-            "IPv6 written two ways",
-            "POST",
-            "/",
-            &[
-                ("host", "[0:0:0:0:0:0:0:1]:8188"),
-                ("origin", "http://[::1]:8188"),
-            ],
-            Ok(Rule::Origin),
-        ),
-        (
-            "localhost vs 127.0.0.1 are different hosts",
-            "POST",
-            "/",
-            &[
-                ("host", "127.0.0.1:8188"),
-                ("origin", "http://localhost:8188"),
-            ],
-            Err(OriginMismatch),
-        ),
+    #[rustfmt::skip]
+    let rows: &[PolicyRow] = &[
+        ("tower-http: default port both sides", "POST", "/", &[("host", "example.com"), ("origin", "https://example.com")], Ok(Rule::Origin)),
+        ("tower-http: same non-default port", "POST", "/", &[("host", "example.com:8443"), ("origin", "https://example.com:8443")], Ok(Rule::Origin)),
+        ("tower-http: explicit default both sides", "POST", "/", &[("host", "example.com:443"), ("origin", "https://example.com:443")], Ok(Rule::Origin)),
+        ("tower-http: mismatched ports", "POST", "/", &[("host", "example.com:8443"), ("origin", "https://example.com:8444")], Err(OriginMismatch)),
+        ("tower-http differs: origin explicit default, host implicit", "POST", "/", &[("host", "example.com"), ("origin", "https://example.com:443")], Ok(Rule::Origin)),
+        ("tower-http differs: host explicit default, origin implicit", "POST", "/", &[("host", "example.com:443"), ("origin", "https://example.com")], Ok(Rule::Origin)),
+        ("tower-http: host implicit, origin explicit non-default", "POST", "/", &[("host", "example.com"), ("origin", "https://example.com:8443")], Err(OriginMismatch)),
+        ("tower-http: uri authority, origin non-default", "POST", "https://example.com/path", &[("host", "example.com"), ("origin", "https://example.com:8443")], Err(OriginMismatch)),
+        ("tower-http differs: malformed Host is a 400", "POST", "/path", &[("host", "not a valid authority"), ("origin", "https://example.com")], Err(MalformedHost)),
+        ("RFC 9112 §3.2.2 (guard): Host contradicting the absolute-form target is a 400", "POST", "https://example.com/path", &[("host", "other.example"), ("origin", "https://example.com")], Err(HostMismatch)),
+        ("RFC 9112 §3.2.2 (guard): origin matching Host but not the target authority", "POST", "https://example.com/path", &[("host", "other.example"), ("origin", "https://other.example")], Err(HostMismatch)),
+        ("RFC 9112 §3.2 (tower-http allows it): HTTP/1.1 absolute-form without Host is a 400", "POST", "https://example.com/path", &[("origin", "https://example.com")], Err(MissingHost)),
+        ("tower-http: uri authority mismatch (with the Host RFC 9112 §3.2 requires)", "POST", "https://other.example/path", &[("host", "other.example"), ("origin", "https://example.com")], Err(OriginMismatch)),
+        ("RFC 9112 §3.2: missing host and no uri authority", "POST", "/path", &[("origin", "https://example.com")], Err(MissingHost)),
+        ("tower-http: scheme-less origin is malformed", "POST", "/", &[("host", "example.com:8443"), ("origin", "example.com:8443")], Err(MalformedOrigin)),
+        ("tower-http: non-http scheme never equals the authority", "POST", "/", &[("host", "example.com:8443"), ("origin", "ftp://example.com:8443")], Err(OriginMismatch)),
+        ("Go #78563: userinfo in Origin is malformed", "POST", "/", &[("host", "victim.example"), ("origin", "http://evil@victim.example")], Err(MalformedOrigin)),
+        ("http origin on port 80", "POST", "/", &[("host", "example.com"), ("origin", "http://example.com")], Ok(Rule::Origin)),
+        ("http origin vs host on 443", "POST", "/", &[("host", "example.com:443"), ("origin", "http://example.com")], Err(OriginMismatch)),
+        ("DESIGN §3: https://a:8080 matches Host a:8080 (scheme unknown over HTTP/1.1)", "POST", "/", &[("host", "a.example:8080"), ("origin", "http://a.example:8080")], Ok(Rule::Origin)),
+        ("case-insensitive host", "POST", "/", &[("host", "EXAMPLE.com"), ("origin", "https://example.COM")], Ok(Rule::Origin)),
+        ("trailing dot on the Host", "POST", "/", &[("host", "example.com."), ("origin", "https://example.com")], Ok(Rule::Origin)),
+        ("IPv6 loopback", "POST", "/", &[("host", "[::1]:8188"), ("origin", "http://[::1]:8188")], Ok(Rule::Origin)),
+        ("IPv6 written two ways", "POST", "/", &[("host", "[0:0:0:0:0:0:0:1]:8188"), ("origin", "http://[::1]:8188")], Ok(Rule::Origin)),
+        ("localhost vs 127.0.0.1 are different hosts", "POST", "/", &[("host", "127.0.0.1:8188"), ("origin", "http://localhost:8188")], Err(OriginMismatch)),
     ];
-    run(&Policy::default(), rows);
+    check_policy(&Policy::default(), rows);
 }
 
 /// web.dev "Protect your resources from web attacks with Fetch Metadata" (Resource Isolation
@@ -637,134 +149,27 @@ fn resource_isolation_table() {
     const S: &str = "sec-fetch-site";
     const M: &str = "sec-fetch-mode";
     const D: &str = "sec-fetch-dest";
-    let rows: &[Row] = &[
-        (
-            "web.dev 1: no Sec-Fetch-Site (old browser, curl)",
-            "GET",
-            "/",
-            &[H],
-            Ok(Rule::SafeMethod),
-        ),
-        (
-            "web.dev 2: same-origin",
-            "GET",
-            "/",
-            &[H, (S, "same-origin"), (M, "cors"), (D, "empty")],
-            Ok(Rule::SecFetchSite),
-        ),
-        (
-            "web.dev 2: none (typed URL)",
-            "GET",
-            "/",
-            &[H, (S, "none"), (M, "navigate"), (D, "document")],
-            Ok(Rule::SecFetchSite),
-        ),
-        (
-            "web.dev 2, crossguard differs: same-site refused unless opted in",
-            "GET",
-            "/",
-            &[H, (S, "same-site"), (M, "cors"), (D, "empty")],
-            Err(CrossSiteResource),
-        ),
-        (
-            "web.dev 3: cross-site link click",
-            "GET",
-            "/",
-            &[H, (S, "cross-site"), (M, "navigate"), (D, "document")],
-            Ok(Rule::Navigation),
-        ),
-        (
-            "web.dev 3: cross-site iframe navigation",
-            "GET",
-            "/",
-            &[H, (S, "cross-site"), (M, "navigate"), (D, "iframe")],
-            Ok(Rule::Navigation),
-        ),
-        (
-            "web.dev 3: <object> is not a navigation",
-            "GET",
-            "/",
-            &[H, (S, "cross-site"), (M, "navigate"), (D, "object")],
-            Err(CrossSiteResource),
-        ),
-        (
-            "web.dev 3: <embed> is not a navigation",
-            "GET",
-            "/",
-            &[H, (S, "cross-site"), (M, "navigate"), (D, "embed")],
-            Err(CrossSiteResource),
-        ),
-        (
-            "web.dev 3: HEAD navigation is refused (GET only)",
-            "HEAD",
-            "/",
-            &[H, (S, "cross-site"), (M, "navigate"), (D, "document")],
-            Err(CrossSiteResource),
-        ),
-        (
-            "web.dev 5: cross-site <img>",
-            "GET",
-            "/view?file=x",
-            &[H, (S, "cross-site"), (M, "no-cors"), (D, "image")],
-            Err(CrossSiteResource),
-        ),
-        (
-            "web.dev 5: cross-site <script> (XSSI)",
-            "GET",
-            "/",
-            &[H, (S, "cross-site"), (M, "no-cors"), (D, "script")],
-            Err(CrossSiteResource),
-        ),
-        (
-            "web.dev 5: cross-site CORS fetch",
-            "GET",
-            "/",
-            &[H, (S, "cross-site"), (M, "cors"), (D, "empty")],
-            Err(CrossSiteResource),
-        ),
-        (
-            "web.dev 5: cross-site preflight",
-            "OPTIONS",
-            "/",
-            &[
-                H,
-                (S, "cross-site"),
-                (M, "cors"),
-                (D, "empty"),
-                ("origin", "https://evil.example"),
-            ],
-            Err(CrossSiteResource),
-        ),
-        (
-            "DESIGN §3.5: unknown site value counts as cross-site",
-            "GET",
-            "/",
-            &[H, (S, "weird"), (M, "no-cors"), (D, "image")],
-            Err(CrossSiteResource),
-        ),
-        (
-            "DESIGN §3.5: navigate without Dest is a navigation",
-            "GET",
-            "/",
-            &[H, (S, "cross-site"), (M, "navigate")],
-            Ok(Rule::Navigation),
-        ),
-        (
-            "DESIGN §3.5: cross-site without Mode",
-            "GET",
-            "/",
-            &[H, (S, "cross-site")],
-            Err(CrossSiteResource),
-        ),
-        (
-            "unsafe methods follow §3.4 first",
-            "POST",
-            "/",
-            &[H, (S, "cross-site"), (M, "navigate"), (D, "document")],
-            Err(CrossSiteRequest),
-        ),
+    #[rustfmt::skip]
+    let rows: &[PolicyRow] = &[
+        ("web.dev 1: no Sec-Fetch-Site (old browser, curl)", "GET", "/", &[H], Ok(Rule::SafeMethod)),
+        ("web.dev 2: same-origin", "GET", "/", &[H, (S, "same-origin"), (M, "cors"), (D, "empty")], Ok(Rule::SecFetchSite)),
+        ("web.dev 2: none (typed URL)", "GET", "/", &[H, (S, "none"), (M, "navigate"), (D, "document")], Ok(Rule::SecFetchSite)),
+        ("web.dev 2, crossguard differs: same-site refused unless opted in", "GET", "/", &[H, (S, "same-site"), (M, "cors"), (D, "empty")], Err(CrossSiteResource)),
+        ("web.dev 3: cross-site link click", "GET", "/", &[H, (S, "cross-site"), (M, "navigate"), (D, "document")], Ok(Rule::Navigation)),
+        ("web.dev 3: cross-site iframe navigation", "GET", "/", &[H, (S, "cross-site"), (M, "navigate"), (D, "iframe")], Ok(Rule::Navigation)),
+        ("web.dev 3: <object> is not a navigation", "GET", "/", &[H, (S, "cross-site"), (M, "navigate"), (D, "object")], Err(CrossSiteResource)),
+        ("web.dev 3: <embed> is not a navigation", "GET", "/", &[H, (S, "cross-site"), (M, "navigate"), (D, "embed")], Err(CrossSiteResource)),
+        ("web.dev 3: HEAD navigation is refused (GET only)", "HEAD", "/", &[H, (S, "cross-site"), (M, "navigate"), (D, "document")], Err(CrossSiteResource)),
+        ("web.dev 5: cross-site <img>", "GET", "/view?file=x", &[H, (S, "cross-site"), (M, "no-cors"), (D, "image")], Err(CrossSiteResource)),
+        ("web.dev 5: cross-site <script> (XSSI)", "GET", "/", &[H, (S, "cross-site"), (M, "no-cors"), (D, "script")], Err(CrossSiteResource)),
+        ("web.dev 5: cross-site CORS fetch", "GET", "/", &[H, (S, "cross-site"), (M, "cors"), (D, "empty")], Err(CrossSiteResource)),
+        ("web.dev 5: cross-site preflight", "OPTIONS", "/", &[H, (S, "cross-site"), (M, "cors"), (D, "empty"), ("origin", "https://evil.example")], Err(CrossSiteResource)),
+        ("DESIGN §3.5: unknown site value counts as cross-site", "GET", "/", &[H, (S, "weird"), (M, "no-cors"), (D, "image")], Err(CrossSiteResource)),
+        ("DESIGN §3.5: navigate without Dest is a navigation", "GET", "/", &[H, (S, "cross-site"), (M, "navigate")], Ok(Rule::Navigation)),
+        ("DESIGN §3.5: cross-site without Mode", "GET", "/", &[H, (S, "cross-site")], Err(CrossSiteResource)),
+        ("unsafe methods follow §3.4 first", "POST", "/", &[H, (S, "cross-site"), (M, "navigate"), (D, "document")], Err(CrossSiteRequest)),
     ];
-    run(&policy, rows);
+    check_policy(&policy, rows);
 
     let opted = Policy::builder()
         .resource_isolation(true)
@@ -772,85 +177,39 @@ fn resource_isolation_table() {
         .allow_origin("https://partner.example")
         .build()
         .unwrap();
-    let rows: &[Row] = &[
-        (
-            "web.dev 2: same-site allowed once opted in",
-            "GET",
-            "/",
-            &[H, (S, "same-site"), (M, "cors"), (D, "empty")],
-            Ok(Rule::SameSite),
-        ),
-        (
-            "DESIGN §3.5: allowlisted Origin may fetch",
-            "GET",
-            "/",
-            &[
-                H,
-                (S, "cross-site"),
-                (M, "cors"),
-                (D, "empty"),
-                ("origin", "https://partner.example"),
-            ],
-            Ok(Rule::OriginAllowlist),
-        ),
-        (
-            "DESIGN §3.5: allowlisted Origin may preflight",
-            "OPTIONS",
-            "/",
-            &[
-                H,
-                (S, "cross-site"),
-                (M, "cors"),
-                (D, "empty"),
-                ("origin", "https://partner.example"),
-            ],
-            Ok(Rule::OriginAllowlist),
-        ),
-        (
-            "DESIGN §3.5: other Origin may not",
-            "GET",
-            "/",
-            &[
-                H,
-                (S, "cross-site"),
-                (M, "cors"),
-                (D, "empty"),
-                ("origin", "https://other.example"),
-            ],
-            Err(CrossSiteResource),
-        ),
+    #[rustfmt::skip]
+    let rows: &[PolicyRow] = &[
+        ("web.dev 2: same-site allowed once opted in", "GET", "/", &[H, (S, "same-site"), (M, "cors"), (D, "empty")], Ok(Rule::SameSite)),
+        ("DESIGN §3.5: allowlisted Origin may fetch", "GET", "/", &[H, (S, "cross-site"), (M, "cors"), (D, "empty"), ("origin", "https://partner.example")], Ok(Rule::OriginAllowlist)),
+        ("DESIGN §3.5: allowlisted Origin may preflight", "OPTIONS", "/", &[H, (S, "cross-site"), (M, "cors"), (D, "empty"), ("origin", "https://partner.example")], Ok(Rule::OriginAllowlist)),
+        ("DESIGN §3.5: other Origin may not", "GET", "/", &[H, (S, "cross-site"), (M, "cors"), (D, "empty"), ("origin", "https://other.example")], Err(CrossSiteResource)),
     ];
-    run(&opted, rows);
+    check_policy(&opted, rows);
 }
 
 /// Same-site (`localhost:3000` → `localhost:8188`) is refused by default and allowed on opt-in.
 #[test]
 fn same_site_opt_in() {
     const L: (&str, &str) = ("host", "localhost:8188");
-    let headers: &[(&str, &str)] = &[
-        L,
-        ("origin", "http://localhost:3000"),
-        ("sec-fetch-site", "same-site"),
-    ];
-    let req = request("POST", "/api/prompt", headers);
-    assert_eq!(
-        decide(&Policy::default(), &req),
-        Err(Rejection::SameSiteRequest)
-    );
     let opted = Policy::builder().allow_same_site(true).build().unwrap();
-    assert_eq!(decide(&opted, &req), Ok(Rule::SameSite));
     let allowlisted = Policy::builder()
         .allow_origin("http://localhost:3000")
         .build()
         .unwrap();
-    assert_eq!(decide(&allowlisted, &req), Ok(Rule::OriginAllowlist));
-    // Without Sec-Fetch-Site the Origin decides, and a different port is another origin.
-    let old = request(
-        "POST",
-        "/api/prompt",
-        &[L, ("origin", "http://localhost:3000")],
-    );
-    assert_eq!(decide(&opted, &old), Err(Rejection::OriginMismatch));
+    #[rustfmt::skip]
+    let rows: &[(&str, &Policy, Fields, Decision)] = &[
+        ("same-site POST, default policy", &Policy::default(), &[L, ("origin", "http://localhost:3000"), ("sec-fetch-site", "same-site")], Err(Rejection::SameSiteRequest)),
+        ("same-site POST, allow_same_site", &opted, &[L, ("origin", "http://localhost:3000"), ("sec-fetch-site", "same-site")], Ok(Rule::SameSite)),
+        ("same-site POST, allowlisted Origin", &allowlisted, &[L, ("origin", "http://localhost:3000"), ("sec-fetch-site", "same-site")], Ok(Rule::OriginAllowlist)),
+        // Without Sec-Fetch-Site the Origin decides, and a different port is another origin.
+        ("no Sec-Fetch-Site, allow_same_site", &opted, &[L, ("origin", "http://localhost:3000")], Err(Rejection::OriginMismatch)),
+    ];
+    check_rows(rows, |(_, policy, headers, expected)| {
+        assert_eq!(
+            decide(policy, &request("POST", "/api/prompt", headers)),
+            *expected
+        );
+    });
 }
 
 /// Host allowlist and RFC 9112 Host handling (DESIGN §3.1, §3.8).
@@ -858,269 +217,62 @@ fn same_site_opt_in() {
 fn host_table() {
     use Rejection::*;
     let local = Policy::local().build().unwrap();
-    let rows: &[Row] = &[
-        (
-            "loopback preset: localhost",
-            "GET",
-            "/",
-            &[("host", "localhost:8188")],
-            Ok(Rule::SafeMethod),
-        ),
-        (
-            "loopback preset: upper case",
-            "GET",
-            "/",
-            &[("host", "LOCALHOST:8188")],
-            Ok(Rule::SafeMethod),
-        ),
-        (
-            "loopback preset: trailing dot",
-            "GET",
-            "/",
-            &[("host", "localhost.:8188")],
-            Ok(Rule::SafeMethod),
-        ),
-        (
-            "loopback preset: *.localhost (RFC 6761 §6.3)",
-            "GET",
-            "/",
-            &[("host", "app.localhost:8188")],
-            Ok(Rule::SafeMethod),
-        ),
-        (
-            "loopback preset: 127.0.0.1",
-            "GET",
-            "/",
-            &[("host", "127.0.0.1:8188")],
-            Ok(Rule::SafeMethod),
-        ),
-        (
-            "loopback preset: 127.1.2.3",
-            "GET",
-            "/",
-            &[("host", "127.1.2.3")],
-            Ok(Rule::SafeMethod),
-        ),
-        (
-            "loopback preset: [::1]:8188",
-            "GET",
-            "/",
-            &[("host", "[::1]:8188")],
-            Ok(Rule::SafeMethod),
-        ),
-        (
-            "loopback preset: explicit default port",
-            "GET",
-            "/",
-            &[("host", "localhost:80")],
-            Ok(Rule::SafeMethod),
-        ),
-        (
-            "DNS rebinding: attacker name",
-            "POST",
-            "/api/prompt",
-            &[
-                ("host", "attacker.example:8188"),
-                ("origin", "http://attacker.example:8188"),
-            ],
-            Err(HostNotAllowed),
-        ),
-        (
-            "DNS rebinding: GET too",
-            "GET",
-            "/api/history",
-            &[("host", "attacker.example:8188")],
-            Err(HostNotAllowed),
-        ),
-        (
-            "not loopback: 0.0.0.0",
-            "GET",
-            "/",
-            &[("host", "0.0.0.0:8188")],
-            Err(HostNotAllowed),
-        ),
-        (
-            "not loopback: localhost.evil.example",
-            "GET",
-            "/",
-            &[("host", "localhost.evil.example")],
-            Err(HostNotAllowed),
-        ),
-        (
-            "not loopback: evillocalhost",
-            "GET",
-            "/",
-            &[("host", "evillocalhost")],
-            Err(HostNotAllowed),
-        ),
-        (
-            "ambiguous numeric name refused",
-            "GET",
-            "/",
-            &[("host", "127.1")],
-            Err(MalformedHost),
-        ),
-        (
-            "RFC 9112 §3.2: duplicated Host",
-            "GET",
-            "/",
-            &[("host", "localhost"), ("host", "localhost")],
-            Err(DuplicateHost),
-        ),
-        (
-            "RFC 9112 §3.2: missing Host",
-            "GET",
-            "/",
-            &[],
-            Err(MissingHost),
-        ),
-        (
-            "malformed: userinfo",
-            "GET",
-            "/",
-            &[("host", "evil@localhost")],
-            Err(MalformedHost),
-        ),
-        (
-            "malformed: port out of range",
-            "GET",
-            "/",
-            &[("host", "localhost:65536")],
-            Err(MalformedHost),
-        ),
-        (
-            "malformed: two colons",
-            "GET",
-            "/",
-            &[("host", "localhost:1:2")],
-            Err(MalformedHost),
-        ),
-        (
-            "malformed: bad IPv6",
-            "GET",
-            "/",
-            &[("host", "[::g]")],
-            Err(MalformedHost),
-        ),
-        (
-            "malformed: space",
-            "GET",
-            "/",
-            &[("host", "local host")],
-            Err(MalformedHost),
-        ),
-        (
-            "RFC 9112 §3.2.2 (guard): absolute-form and a contradicting Host is a 400",
-            "GET",
-            "http://localhost:8188/",
-            &[("host", "attacker.example")],
-            Err(HostMismatch),
-        ),
-        (
-            "absolute-form to an attacker name, Host agreeing",
-            "GET",
-            "http://attacker.example/",
-            &[("host", "attacker.example")],
-            Err(HostNotAllowed),
-        ),
-        (
-            "RFC 9112 §3.2: duplicated Host, even with an absolute-form target",
-            "GET",
-            "http://localhost/",
-            &[("host", "localhost"), ("host", "localhost")],
-            Err(DuplicateHost),
-        ),
-        (
-            "RFC 9112 §3.2: invalid Host, even with an absolute-form target",
-            "GET",
-            "http://localhost/",
-            &[("host", "local host")],
-            Err(MalformedHost),
-        ),
+    #[rustfmt::skip]
+    let rows: &[PolicyRow] = &[
+        ("loopback preset: localhost", "GET", "/", &[("host", "localhost:8188")], Ok(Rule::SafeMethod)),
+        ("loopback preset: upper case", "GET", "/", &[("host", "LOCALHOST:8188")], Ok(Rule::SafeMethod)),
+        ("loopback preset: trailing dot", "GET", "/", &[("host", "localhost.:8188")], Ok(Rule::SafeMethod)),
+        ("loopback preset: *.localhost (RFC 6761 §6.3)", "GET", "/", &[("host", "app.localhost:8188")], Ok(Rule::SafeMethod)),
+        ("loopback preset: 127.0.0.1", "GET", "/", &[("host", "127.0.0.1:8188")], Ok(Rule::SafeMethod)),
+        ("loopback preset: 127.1.2.3", "GET", "/", &[("host", "127.1.2.3")], Ok(Rule::SafeMethod)),
+        ("loopback preset: [::1]:8188", "GET", "/", &[("host", "[::1]:8188")], Ok(Rule::SafeMethod)),
+        ("loopback preset: explicit default port", "GET", "/", &[("host", "localhost:80")], Ok(Rule::SafeMethod)),
+        ("DNS rebinding: attacker name", "POST", "/api/prompt", &[("host", "attacker.example:8188"), ("origin", "http://attacker.example:8188")], Err(HostNotAllowed)),
+        ("DNS rebinding: GET too", "GET", "/api/history", &[("host", "attacker.example:8188")], Err(HostNotAllowed)),
+        ("not loopback: 0.0.0.0", "GET", "/", &[("host", "0.0.0.0:8188")], Err(HostNotAllowed)),
+        ("not loopback: localhost.evil.example", "GET", "/", &[("host", "localhost.evil.example")], Err(HostNotAllowed)),
+        ("not loopback: evillocalhost", "GET", "/", &[("host", "evillocalhost")], Err(HostNotAllowed)),
+        ("ambiguous numeric name refused", "GET", "/", &[("host", "127.1")], Err(MalformedHost)),
+        ("RFC 9112 §3.2: duplicated Host", "GET", "/", &[("host", "localhost"), ("host", "localhost")], Err(DuplicateHost)),
+        ("RFC 9112 §3.2: missing Host", "GET", "/", &[], Err(MissingHost)),
+        ("malformed: userinfo", "GET", "/", &[("host", "evil@localhost")], Err(MalformedHost)),
+        ("malformed: port out of range", "GET", "/", &[("host", "localhost:65536")], Err(MalformedHost)),
+        ("malformed: two colons", "GET", "/", &[("host", "localhost:1:2")], Err(MalformedHost)),
+        ("malformed: bad IPv6", "GET", "/", &[("host", "[::g]")], Err(MalformedHost)),
+        ("malformed: space", "GET", "/", &[("host", "local host")], Err(MalformedHost)),
+        ("RFC 9112 §3.2.2 (guard): absolute-form and a contradicting Host is a 400", "GET", "http://localhost:8188/", &[("host", "attacker.example")], Err(HostMismatch)),
+        ("absolute-form to an attacker name, Host agreeing", "GET", "http://attacker.example/", &[("host", "attacker.example")], Err(HostNotAllowed)),
+        ("RFC 9112 §3.2: duplicated Host, even with an absolute-form target", "GET", "http://localhost/", &[("host", "localhost"), ("host", "localhost")], Err(DuplicateHost)),
+        ("RFC 9112 §3.2: invalid Host, even with an absolute-form target", "GET", "http://localhost/", &[("host", "local host")], Err(MalformedHost)),
     ];
-    run(&local, rows);
+    check_policy(&local, rows);
 
-    let mut hosts = Policy::builder()
+    let hosts = Policy::builder()
         .allow_host("app.example.com:8443")
         .allow_host(".corp.example")
         .allow_host("[::1]")
         .build()
         .unwrap();
-    let rows: &[Row] = &[
-        (
-            "host:port entry",
-            "GET",
-            "/",
-            &[("host", "app.example.com:8443")],
-            Ok(Rule::SafeMethod),
-        ),
-        (
-            "host:port entry, other port",
-            "GET",
-            "/",
-            &[("host", "app.example.com:8444")],
-            Err(HostNotAllowed),
-        ),
-        (
-            "host:port entry, no port",
-            "GET",
-            "/",
-            &[("host", "app.example.com")],
-            Err(HostNotAllowed),
-        ),
-        (
-            ".domain entry: apex",
-            "GET",
-            "/",
-            &[("host", "corp.example")],
-            Ok(Rule::SafeMethod),
-        ),
-        (
-            ".domain entry: subdomain",
-            "GET",
-            "/",
-            &[("host", "a.b.corp.example:9000")],
-            Ok(Rule::SafeMethod),
-        ),
-        (
-            ".domain entry: suffix confusion",
-            "GET",
-            "/",
-            &[("host", "evilcorp.example")],
-            Err(HostNotAllowed),
-        ),
-        (
-            ".domain entry: appended suffix",
-            "GET",
-            "/",
-            &[("host", "corp.example.evil.net")],
-            Err(HostNotAllowed),
-        ),
-        (
-            "[::1] entry",
-            "GET",
-            "/",
-            &[("host", "[::1]:1234")],
-            Ok(Rule::SafeMethod),
-        ),
+    #[rustfmt::skip]
+    let rows: &[PolicyRow] = &[
+        ("host:port entry", "GET", "/", &[("host", "app.example.com:8443")], Ok(Rule::SafeMethod)),
+        ("host:port entry, other port", "GET", "/", &[("host", "app.example.com:8444")], Err(HostNotAllowed)),
+        ("host:port entry, no port", "GET", "/", &[("host", "app.example.com")], Err(HostNotAllowed)),
+        (".domain entry: apex", "GET", "/", &[("host", "corp.example")], Ok(Rule::SafeMethod)),
+        (".domain entry: subdomain", "GET", "/", &[("host", "a.b.corp.example:9000")], Ok(Rule::SafeMethod)),
+        (".domain entry: suffix confusion", "GET", "/", &[("host", "evilcorp.example")], Err(HostNotAllowed)),
+        (".domain entry: appended suffix", "GET", "/", &[("host", "corp.example.evil.net")], Err(HostNotAllowed)),
+        ("[::1] entry", "GET", "/", &[("host", "[::1]:1234")], Ok(Rule::SafeMethod)),
     ];
-    run(&hosts, rows);
-    hosts = Policy::builder()
+    check_policy(&hosts, rows);
+
+    let default_port = Policy::builder()
         .allow_host("example.com:443")
         .build()
         .unwrap();
-    assert_eq!(
-        decide(&hosts, &request("GET", "/", &[("host", "example.com")])),
-        Ok(Rule::SafeMethod),
-        "a request without a port used the default port"
-    );
-
-    // HTTP/1.0 needs no Host (RFC 9112 §3.2 applies to HTTP/1.1), unless a host allowlist asks.
-    let old = with_version(request("GET", "/", &[]), Version::HTTP_10);
-    assert_eq!(decide(&Policy::default(), &old), Ok(Rule::SafeMethod));
-    assert_eq!(decide(&local, &old), Err(MissingHost));
+    let http_10 = || with_version(request("GET", "/", &[]), Version::HTTP_10);
     // HTTP/2 carries the authority in the target.
-    let h2 = with_version(
+    let http_2 = with_version(
         request(
             "POST",
             "https://example.com/",
@@ -1128,7 +280,17 @@ fn host_table() {
         ),
         Version::HTTP_2,
     );
-    assert_eq!(decide(&Policy::default(), &h2), Ok(Rule::Origin));
+    #[rustfmt::skip]
+    let rows: &[(&str, &Policy, Request<()>, Decision)] = &[
+        ("a request without a port used the default port", &default_port, request("GET", "/", &[("host", "example.com")]), Ok(Rule::SafeMethod)),
+        // HTTP/1.0 needs no Host (RFC 9112 §3.2 applies to HTTP/1.1), unless a host allowlist asks.
+        ("RFC 9112 §3.2: HTTP/1.0 without Host", &Policy::default(), http_10(), Ok(Rule::SafeMethod)),
+        ("RFC 9112 §3.2: HTTP/1.0 without Host, host allowlist", &local, http_10(), Err(MissingHost)),
+        ("HTTP/2 carries the authority in the target", &Policy::default(), http_2, Ok(Rule::Origin)),
+    ];
+    check_rows(rows, |(source, policy, req, expected)| {
+        assert_eq!(decide(policy, req), *expected, "{source}");
+    });
 }
 
 /// Hostile header values: typed rejections, never a panic, never a silent allow.
@@ -1136,189 +298,68 @@ fn host_table() {
 fn hostile_input() {
     use Rejection::*;
     let policy = Policy::default();
-    let rows: &[Row] = &[
-        (
-            "DESIGN §6: duplicated Origin",
-            "POST",
-            "/",
-            &[
-                H,
-                ("origin", "https://example.com"),
-                ("origin", "https://example.com"),
-            ],
-            Err(DuplicateHeader(crossguard::Field::Origin)),
-        ),
-        (
-            "DESIGN §6: duplicated Sec-Fetch-Site",
-            "POST",
-            "/",
-            &[
-                H,
-                ("sec-fetch-site", "same-origin"),
-                ("sec-fetch-site", "same-origin"),
-            ],
-            Err(DuplicateHeader(crossguard::Field::SecFetchSite)),
-        ),
-        (
-            "DESIGN §6: duplicated Sec-Fetch-Mode",
-            "GET",
-            "/",
-            &[H, ("sec-fetch-mode", "cors"), ("sec-fetch-mode", "cors")],
-            Err(DuplicateHeader(crossguard::Field::SecFetchMode)),
-        ),
-        (
-            "DESIGN §6: duplicated Sec-Fetch-Dest",
-            "GET",
-            "/",
-            &[H, ("sec-fetch-dest", "empty"), ("sec-fetch-dest", "image")],
-            Err(DuplicateHeader(crossguard::Field::SecFetchDest)),
-        ),
-        (
-            "Origin with a path",
-            "POST",
-            "/",
-            &[H, ("origin", "https://example.com/")],
-            Err(MalformedOrigin),
-        ),
-        (
-            "Origin with a query",
-            "POST",
-            "/",
-            &[H, ("origin", "https://example.com?x")],
-            Err(MalformedOrigin),
-        ),
-        (
-            "Origin with userinfo",
-            "POST",
-            "/",
-            &[H, ("origin", "http://evil@example.com")],
-            Err(MalformedOrigin),
-        ),
-        (
-            "Origin with empty port",
-            "POST",
-            "/",
-            &[H, ("origin", "https://example.com:")],
-            Err(MalformedOrigin),
-        ),
-        (
-            "Origin with leading-zero port",
-            "POST",
-            "/",
-            &[H, ("origin", "https://example.com:0443")],
-            Err(MalformedOrigin),
-        ),
-        (
-            "empty Origin",
-            "POST",
-            "/",
-            &[H, ("origin", "")],
-            Err(MalformedOrigin),
-        ),
-        (
-            "Origin NULL is not null",
-            "POST",
-            "/",
-            &[H, ("origin", "NULL")],
-            Err(MalformedOrigin),
-        ),
-        (
-            "empty Sec-Fetch-Site",
-            "POST",
-            "/",
-            &[H, ("sec-fetch-site", "")],
-            Err(MalformedFetchMetadata(crossguard::Field::SecFetchSite)),
-        ),
-        (
-            "Sec-Fetch-Site with a space",
-            "POST",
-            "/",
-            &[H, ("sec-fetch-site", "same origin")],
-            Err(MalformedFetchMetadata(crossguard::Field::SecFetchSite)),
-        ),
-        (
-            "Sec-Fetch-Site list",
-            "POST",
-            "/",
-            &[H, ("sec-fetch-site", "same-origin, cross-site")],
-            Err(MalformedFetchMetadata(crossguard::Field::SecFetchSite)),
-        ),
+    #[rustfmt::skip]
+    let rows: &[PolicyRow] = &[
+        ("DESIGN §6: duplicated Origin", "POST", "/", &[H, ("origin", "https://example.com"), ("origin", "https://example.com")], Err(DuplicateHeader(crossguard::Field::Origin))),
+        ("DESIGN §6: duplicated Sec-Fetch-Site", "POST", "/", &[H, ("sec-fetch-site", "same-origin"), ("sec-fetch-site", "same-origin")], Err(DuplicateHeader(crossguard::Field::SecFetchSite))),
+        ("DESIGN §6: duplicated Sec-Fetch-Mode", "GET", "/", &[H, ("sec-fetch-mode", "cors"), ("sec-fetch-mode", "cors")], Err(DuplicateHeader(crossguard::Field::SecFetchMode))),
+        ("DESIGN §6: duplicated Sec-Fetch-Dest", "GET", "/", &[H, ("sec-fetch-dest", "empty"), ("sec-fetch-dest", "image")], Err(DuplicateHeader(crossguard::Field::SecFetchDest))),
+        ("Origin with a path", "POST", "/", &[H, ("origin", "https://example.com/")], Err(MalformedOrigin)),
+        ("Origin with a query", "POST", "/", &[H, ("origin", "https://example.com?x")], Err(MalformedOrigin)),
+        ("Origin with userinfo", "POST", "/", &[H, ("origin", "http://evil@example.com")], Err(MalformedOrigin)),
+        ("Origin with empty port", "POST", "/", &[H, ("origin", "https://example.com:")], Err(MalformedOrigin)),
+        ("Origin with leading-zero port", "POST", "/", &[H, ("origin", "https://example.com:0443")], Err(MalformedOrigin)),
+        ("empty Origin", "POST", "/", &[H, ("origin", "")], Err(MalformedOrigin)),
+        ("Origin NULL is not null", "POST", "/", &[H, ("origin", "NULL")], Err(MalformedOrigin)),
+        ("empty Sec-Fetch-Site", "POST", "/", &[H, ("sec-fetch-site", "")], Err(MalformedFetchMetadata(crossguard::Field::SecFetchSite))),
+        ("Sec-Fetch-Site with a space", "POST", "/", &[H, ("sec-fetch-site", "same origin")], Err(MalformedFetchMetadata(crossguard::Field::SecFetchSite))),
+        ("Sec-Fetch-Site list", "POST", "/", &[H, ("sec-fetch-site", "same-origin, cross-site")], Err(MalformedFetchMetadata(crossguard::Field::SecFetchSite))),
     ];
-    run(&policy, rows);
+    check_policy(&policy, rows);
 
     let non_ascii = |name, bytes: &[u8]| with_raw(request("POST", "/", &[H]), name, bytes);
-    assert_eq!(
-        decide(&policy, &non_ascii("origin", b"https://ex\xe4mple.com")),
-        Err(MalformedOrigin)
-    );
-    assert_eq!(
-        decide(&policy, &non_ascii("origin", &[0xff, 0xfe])),
-        Err(MalformedOrigin)
-    );
-    assert_eq!(
-        decide(&policy, &non_ascii("sec-fetch-site", b"same-origin\xff")),
-        Err(MalformedFetchMetadata(crossguard::Field::SecFetchSite))
-    );
-    assert_eq!(
-        decide(&policy, &non_ascii("host", b"ex\xe4mple.com")),
-        Err(DuplicateHost)
-    );
-    let bad_host = with_raw(request("POST", "/", &[]), "host", b"ex\xe4mple.com");
-    assert_eq!(decide(&policy, &bad_host), Err(MalformedHost));
-
     let huge = format!("https://{}.example", "a".repeat(64 * 1024));
-    let req = request("POST", "/", &[H, ("origin", &huge)]);
-    assert_eq!(decide(&policy, &req), Err(MalformedOrigin));
     let huge_host = "a".repeat(64 * 1024);
-    assert_eq!(
-        decide(&policy, &request("GET", "/", &[("host", &huge_host)])),
-        Err(MalformedHost)
-    );
     let huge_site = "x".repeat(64 * 1024);
-    assert_eq!(
-        decide(
-            &policy,
-            &request("POST", "/", &[H, ("sec-fetch-site", &huge_site)])
-        ),
-        Err(MalformedFetchMetadata(crossguard::Field::SecFetchSite))
-    );
+    #[rustfmt::skip]
+    let rows: &[(&str, Request<()>, Decision)] = &[
+        ("Origin with a non-ASCII byte", non_ascii("origin", b"https://ex\xe4mple.com"), Err(MalformedOrigin)),
+        ("Origin that is not UTF-8", non_ascii("origin", &[0xff, 0xfe]), Err(MalformedOrigin)),
+        ("Sec-Fetch-Site with a non-ASCII byte", non_ascii("sec-fetch-site", b"same-origin\xff"), Err(MalformedFetchMetadata(crossguard::Field::SecFetchSite))),
+        ("a second Host line, non-ASCII", non_ascii("host", b"ex\xe4mple.com"), Err(DuplicateHost)),
+        ("Host with a non-ASCII byte", with_raw(request("POST", "/", &[]), "host", b"ex\xe4mple.com"), Err(MalformedHost)),
+        ("64 KiB Origin", request("POST", "/", &[H, ("origin", &huge)]), Err(MalformedOrigin)),
+        ("64 KiB Host", request("GET", "/", &[("host", &huge_host)]), Err(MalformedHost)),
+        ("64 KiB Sec-Fetch-Site", request("POST", "/", &[H, ("sec-fetch-site", &huge_site)]), Err(MalformedFetchMetadata(crossguard::Field::SecFetchSite))),
+    ];
+    check_rows(rows, |(source, req, expected)| {
+        assert_eq!(decide(&policy, req), *expected, "{source}");
+    });
 }
 
 /// Report-only runs every check and lets every request through with the finding attached.
 #[test]
 fn report_only() {
     let policy = Policy::local().report_only(true).build().unwrap();
-    let cases: &[(&[(&str, &str)], Rejection)] = &[
-        (
-            &[("host", "localhost:8188"), ("sec-fetch-site", "cross-site")],
-            Rejection::CrossSiteRequest,
-        ),
-        (&[("host", "attacker.example")], Rejection::HostNotAllowed),
-        (
-            &[
-                ("host", "localhost"),
-                ("origin", "x"),
-                ("sec-fetch-site", "cross-site"),
-            ],
-            Rejection::MalformedOrigin,
-        ),
+    let enforcing = Policy::local().build().unwrap();
+    // The last column is what the enforcing policy decides: report-only reports its rejection.
+    #[rustfmt::skip]
+    let rows: &[(&str, Fields, Decision)] = &[
+        ("PolicyBuilder::report_only: a cross-site POST", &[("host", "localhost:8188"), ("sec-fetch-site", "cross-site")], Err(Rejection::CrossSiteRequest)),
+        ("PolicyBuilder::report_only: a Host outside the allowlist", &[("host", "attacker.example")], Err(Rejection::HostNotAllowed)),
+        ("PolicyBuilder::report_only: a malformed Origin", &[("host", "localhost"), ("origin", "x"), ("sec-fetch-site", "cross-site")], Err(Rejection::MalformedOrigin)),
+        ("PolicyBuilder::report_only: a same-origin POST reports nothing", &[("host", "localhost"), ("sec-fetch-site", "same-origin")], Ok(Rule::SecFetchSite)),
     ];
-    for (headers, expected) in cases {
-        let verdict = policy
-            .check_request(&request("POST", "/", headers))
-            .unwrap();
-        assert_eq!(verdict.reported(), Some(*expected));
-        assert_eq!(verdict.rule(), expected.rule());
-    }
-    let fine = policy
-        .check_request(&request(
-            "POST",
-            "/",
-            &[("host", "localhost"), ("sec-fetch-site", "same-origin")],
-        ))
-        .unwrap();
-    assert_eq!(fine.reported(), None);
-    assert_eq!(fine.rule(), Rule::SecFetchSite);
+    check_rows(rows, |(_, headers, enforced)| {
+        let req = request("POST", "/", headers);
+        let verdict = policy.check_request(&req).unwrap();
+        assert_eq!(verdict.reported(), enforced.err());
+        assert_eq!(
+            verdict.rule(),
+            enforced.map_or_else(|r| r.rule(), |rule| rule)
+        );
+        assert_eq!(decide(&enforcing, &req), *enforced);
+    });
 }
 
 /// Configuration errors are values, never panics (Go `TestCrossOriginProtectionAddTrustedOriginErrors`).

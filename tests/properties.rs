@@ -6,7 +6,7 @@
     clippy::panic
 )]
 
-mod common;
+mod support;
 
 use std::convert::Infallible;
 

@@ -10,6 +10,8 @@
     clippy::type_complexity
 )]
 
+mod support;
+
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,425 +27,110 @@ use crossguard::websocket::{
 use crossguard::{GuardLayer, Policy, Rejection, RequestHead, Rule, Verdict};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
 use http_body_util::BodyExt as _;
+use support::{
+    ACCEPT, Fields, HandshakeRow, KEY, SAMPLE, Want, check_rejection, check_rows, sample_handshake,
+};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tower::{Layer as _, ServiceExt as _};
-
-/// RFC 6455 §1.2 sample key and its accept value (RFC 6455 §1.3).
-const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
-const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
-
-/// The RFC 6455 §1.2 sample handshake, without its Origin and subprotocols.
-const SAMPLE: &[(&str, &str)] = &[
-    ("host", "server.example.com"),
-    ("upgrade", "websocket"),
-    ("connection", "Upgrade"),
-    ("sec-websocket-key", KEY),
-    ("sec-websocket-version", "13"),
-];
-
-/// An expected outcome: `Ok` or the rejection with its status code.
-type Want<T> = Result<T, (Rejection, u16)>;
-
-/// Header fields as (name, value) lines.
-type Fields<'a> = &'a [(&'a str, &'a str)];
-
-/// One row: the sample handshake with some fields removed and some replaced. Every name in
-/// `set` replaces the sample's lines of that name; a name given twice makes two field lines.
-struct Row {
-    source: &'static str,
-    method: Method,
-    version: Version,
-    remove: &'static [&'static str],
-    set: &'static [(&'static str, &'static str)],
-    /// `Ok(())` or the rejection and its status code.
-    want: Want<()>,
-}
-
-fn request(method: Method, version: Version, remove: &[&str], set: &[(&str, &str)]) -> Request<()> {
-    let mut builder = Request::builder()
-        .method(method)
-        .version(version)
-        .uri("/chat");
-    for (name, value) in SAMPLE {
-        if remove.contains(name) || set.iter().any(|(n, _)| n == name) {
-            continue;
-        }
-        builder = builder.header(*name, *value);
-    }
-    for (name, value) in set {
-        builder = builder.header(*name, *value);
-    }
-    builder.body(()).unwrap()
-}
-
-impl Row {
-    fn request(&self) -> Request<()> {
-        request(self.method.clone(), self.version, self.remove, self.set)
-    }
-}
 
 const GET: Method = Method::GET;
 const H11: Version = Version::HTTP_11;
 
 /// Handshake rows whose verdict is the same for `verify` and for `Policy::default().check`
 /// (no Origin in play: a non-browser client).
-fn handshake_rows() -> Vec<Row> {
-    vec![
-        Row {
-            source: "RFC 6455 §1.2: the sample handshake",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[],
-            want: Ok(()),
-        },
-        // --- Sec-WebSocket-Key (RFC 6455 §4.2.1 item 5)
-        Row {
-            source: "RFC 6455 §4.2.1 item 5: empty key",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("sec-websocket-key", "")],
-            want: Err((Rejection::InvalidWebSocketKey, 400)),
-        },
-        Row {
-            source: "RFC 6455 §4.2.1 item 5: missing key",
-            method: GET,
-            version: H11,
-            remove: &["sec-websocket-key"],
-            set: &[],
-            want: Err((Rejection::InvalidWebSocketKey, 400)),
-        },
-        Row {
-            source: "RFC 6455 §4.2.1 item 5: base64 of a 12-byte nonce",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("sec-websocket-key", "AAECAwQFBgcICQoL")],
-            want: Err((Rejection::InvalidWebSocketKey, 400)),
-        },
-        Row {
-            source: "RFC 6455 §4.2.1 item 5: base64 of a 20-byte nonce",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("sec-websocket-key", "AAECAwQFBgcICQoLDA0ODxAREhM=")],
-            want: Err((Rejection::InvalidWebSocketKey, 400)),
-        },
-        Row {
-            source: "RFC 6455 §11.3.1: Sec-WebSocket-Key MUST NOT appear more than once",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("sec-websocket-key", KEY), ("sec-websocket-key", KEY)],
-            want: Err((Rejection::InvalidWebSocketKey, 400)),
-        },
-        Row {
-            source: "RFC 6455 §11.3.1: two different keys",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[
-                ("sec-websocket-key", KEY),
-                ("sec-websocket-key", "AAECAwQFBgcICQoLDA0ODw=="),
-            ],
-            want: Err((Rejection::InvalidWebSocketKey, 400)),
-        },
-        // --- Connection (RFC 6455 §4.2.1 item 4)
-        Row {
-            source: "RFC 6455 §4.2.1 item 4: `notupgrade` is not the `upgrade` token",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("connection", "notupgrade")],
-            want: Err((Rejection::WebSocketConnection, 400)),
-        },
-        Row {
-            source: "RFC 6455 §4.2.1 item 4: missing Connection",
-            method: GET,
-            version: H11,
-            remove: &["connection"],
-            set: &[],
-            want: Err((Rejection::WebSocketConnection, 400)),
-        },
-        Row {
-            source: "RFC 6455 §4.2.1 item 4: `Connection: keep-alive` only",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("connection", "keep-alive")],
-            want: Err((Rejection::WebSocketConnection, 400)),
-        },
-        Row {
-            source: "RFC 9110 §5.3: `keep-alive` and `Upgrade` on two field lines form one list",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("connection", "keep-alive"), ("connection", "Upgrade")],
-            want: Ok(()),
-        },
-        Row {
-            source: "peer: Firefox sends `Connection: keep-alive, Upgrade`",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("connection", "keep-alive, Upgrade")],
-            want: Ok(()),
-        },
-        Row {
-            source: "RFC 9110 §7.6.1: connection options are case-insensitive",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("connection", "UPGRADE")],
-            want: Ok(()),
-        },
-        // --- Upgrade (RFC 6455 §4.2.1 item 3)
-        Row {
-            source: "RFC 6455 §4.2.1 item 3: `websocket` is ASCII case-insensitive",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("upgrade", "WebSocket")],
-            want: Ok(()),
-        },
-        Row {
-            source: "RFC 9110 §7.8: Upgrade is a list",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("upgrade", "foo/2, websocket")],
-            want: Ok(()),
-        },
-        // --- Sec-WebSocket-Version (RFC 6455 §4.2.1 item 6, §4.4)
-        Row {
-            source: "RFC 6455 §4.4: version 8 is answered 426",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("sec-websocket-version", "8")],
-            want: Err((Rejection::UnsupportedWebSocketVersion, 426)),
-        },
-        Row {
-            source: "RFC 6455 §4.2.1 item 6: a list `13, 8` is not the value 13",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("sec-websocket-version", "13, 8")],
-            want: Err((Rejection::UnsupportedWebSocketVersion, 426)),
-        },
-        Row {
-            source: "RFC 6455 §4.1: version is a decimal `13`, not `0x0D`",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("sec-websocket-version", "0x0D")],
-            want: Err((Rejection::UnsupportedWebSocketVersion, 426)),
-        },
-        Row {
-            source: "RFC 6455 §4.1: no leading zero (`013`)",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("sec-websocket-version", "013")],
-            want: Err((Rejection::UnsupportedWebSocketVersion, 426)),
-        },
-        Row {
-            source: "RFC 9110 §5.5: http::HeaderValue keeps ` 13` as is (hyper's parser would strip the OWS); verify compares exactly",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("sec-websocket-version", " 13")],
-            want: Err((Rejection::UnsupportedWebSocketVersion, 426)),
-        },
-        Row {
-            source: "RFC 6455 §11.3.5: Sec-WebSocket-Version repeated (even `13` twice)",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[
-                ("sec-websocket-version", "13"),
-                ("sec-websocket-version", "13"),
-            ],
-            want: Err((Rejection::UnsupportedWebSocketVersion, 426)),
-        },
-        Row {
-            source: "RFC 6455 §4.2.1 item 6: missing version",
-            method: GET,
-            version: H11,
-            remove: &["sec-websocket-version"],
-            set: &[],
-            want: Err((Rejection::UnsupportedWebSocketVersion, 426)),
-        },
-        // --- Method, HTTP version, Host (RFC 6455 §4.2.1 items 1-2)
-        Row {
-            source: "RFC 6455 §4.2.1 item 1: HTTP/1.1 or higher",
-            method: GET,
-            version: Version::HTTP_10,
-            remove: &[],
-            set: &[],
-            want: Err((Rejection::WebSocketHttpVersion, 400)),
-        },
-        Row {
-            source: "RFC 6455 §4.2.1 item 1: HTTP/0.9",
-            method: GET,
-            version: Version::HTTP_09,
-            remove: &[],
-            set: &[],
-            want: Err((Rejection::WebSocketHttpVersion, 400)),
-        },
-        Row {
-            source: "RFC 6455 §4.2.1 item 1 + RFC 9110 §15.5.6: a POST with `Upgrade: websocket` is 405",
-            method: Method::POST,
-            version: H11,
-            remove: &[],
-            set: &[],
-            want: Err((Rejection::WebSocketMethodNotAllowed, 405)),
-        },
-        Row {
-            source: "verify doc: method is checked before the key (first failing check in table order)",
-            method: Method::PUT,
-            version: H11,
-            remove: &["sec-websocket-key"],
-            set: &[],
-            want: Err((Rejection::WebSocketMethodNotAllowed, 405)),
-        },
-        Row {
-            source: "RFC 6455 §4.2.1 item 2 + RFC 9112 §3.2: HTTP/1.1 without Host",
-            method: GET,
-            version: H11,
-            remove: &["host"],
-            set: &[],
-            want: Err((Rejection::MissingHost, 400)),
-        },
-        Row {
-            source: "RFC 9112 §3.2: two Host lines",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[
-                ("host", "server.example.com"),
-                ("host", "server.example.com"),
-            ],
-            want: Err((Rejection::DuplicateHost, 400)),
-        },
-        // --- Sec-WebSocket-Protocol (RFC 6455 §4.1 item 10, §11.3.4)
-        Row {
-            source: "RFC 6455 §4.1 item 10: elements must be tokens (`\"x\"`); empty elements are tolerated (RFC 9110 §5.6.1)",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("sec-websocket-protocol", "chat,, \"x\"")],
-            want: Err((Rejection::MalformedWebSocketProtocol, 400)),
-        },
-        Row {
-            source: "RFC 6455 §4.1 item 10: each value MUST be unique",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("sec-websocket-protocol", "chat, chat")],
-            want: Err((Rejection::MalformedWebSocketProtocol, 400)),
-        },
-        Row {
-            source: "RFC 6455 §4.1 item 10 + RFC 9110 §5.3: duplicates across field lines",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[
-                ("sec-websocket-protocol", "chat"),
-                ("sec-websocket-protocol", "chat"),
-            ],
-            want: Err((Rejection::MalformedWebSocketProtocol, 400)),
-        },
-        Row {
-            source: "RFC 9110 §5.6.1: empty elements are tolerated",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("sec-websocket-protocol", ", chat,,superchat ,")],
-            want: Ok(()),
-        },
-        // --- Sec-WebSocket-Extensions (RFC 6455 §9.1)
-        Row {
-            source: "RFC 6455 §9.1: `permessage-deflate;` breaks the grammar",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[("sec-websocket-extensions", "permessage-deflate;")],
-            want: Err((Rejection::MalformedWebSocketExtensions, 400)),
-        },
-        Row {
-            source: "RFC 7692 §5.1: an unacceptable offer is declined, not rejected",
-            method: GET,
-            version: H11,
-            remove: &[],
-            set: &[(
-                "sec-websocket-extensions",
-                "permessage-deflate; server_max_window_bits=16",
-            )],
-            want: Ok(()),
-        },
-    ]
-}
-
-fn check_rejection(source: &str, got: Rejection, want: (Rejection, u16)) {
-    assert_eq!(got, want.0, "{source}");
-    assert_eq!(got.status().as_u16(), want.1, "{source}: status");
-}
+#[rustfmt::skip]
+const HANDSHAKE_ROWS: &[HandshakeRow] = &[
+    ("RFC 6455 §1.2: the sample handshake", GET, H11, &[], &[], Ok(())),
+    // --- Sec-WebSocket-Key (RFC 6455 §4.2.1 item 5)
+    ("RFC 6455 §4.2.1 item 5: empty key", GET, H11, &[], &[("sec-websocket-key", "")], Err((Rejection::InvalidWebSocketKey, 400))),
+    ("RFC 6455 §4.2.1 item 5: missing key", GET, H11, &["sec-websocket-key"], &[], Err((Rejection::InvalidWebSocketKey, 400))),
+    ("RFC 6455 §4.2.1 item 5: base64 of a 12-byte nonce", GET, H11, &[], &[("sec-websocket-key", "AAECAwQFBgcICQoL")], Err((Rejection::InvalidWebSocketKey, 400))),
+    ("RFC 6455 §4.2.1 item 5: base64 of a 20-byte nonce", GET, H11, &[], &[("sec-websocket-key", "AAECAwQFBgcICQoLDA0ODxAREhM=")], Err((Rejection::InvalidWebSocketKey, 400))),
+    ("RFC 6455 §11.3.1: Sec-WebSocket-Key MUST NOT appear more than once", GET, H11, &[], &[("sec-websocket-key", KEY), ("sec-websocket-key", KEY)], Err((Rejection::InvalidWebSocketKey, 400))),
+    ("RFC 6455 §11.3.1: two different keys", GET, H11, &[], &[("sec-websocket-key", KEY), ("sec-websocket-key", "AAECAwQFBgcICQoLDA0ODw==")], Err((Rejection::InvalidWebSocketKey, 400))),
+    // --- Connection (RFC 6455 §4.2.1 item 4)
+    ("RFC 6455 §4.2.1 item 4: `notupgrade` is not the `upgrade` token", GET, H11, &[], &[("connection", "notupgrade")], Err((Rejection::WebSocketConnection, 400))),
+    ("RFC 6455 §4.2.1 item 4: missing Connection", GET, H11, &["connection"], &[], Err((Rejection::WebSocketConnection, 400))),
+    ("RFC 6455 §4.2.1 item 4: `Connection: keep-alive` only", GET, H11, &[], &[("connection", "keep-alive")], Err((Rejection::WebSocketConnection, 400))),
+    ("RFC 9110 §5.3: `keep-alive` and `Upgrade` on two field lines form one list", GET, H11, &[], &[("connection", "keep-alive"), ("connection", "Upgrade")], Ok(())),
+    ("peer: Firefox sends `Connection: keep-alive, Upgrade`", GET, H11, &[], &[("connection", "keep-alive, Upgrade")], Ok(())),
+    ("RFC 9110 §7.6.1: connection options are case-insensitive", GET, H11, &[], &[("connection", "UPGRADE")], Ok(())),
+    // --- Upgrade (RFC 6455 §4.2.1 item 3)
+    ("RFC 6455 §4.2.1 item 3: `websocket` is ASCII case-insensitive", GET, H11, &[], &[("upgrade", "WebSocket")], Ok(())),
+    ("RFC 9110 §7.8: Upgrade is a list", GET, H11, &[], &[("upgrade", "foo/2, websocket")], Ok(())),
+    // --- Sec-WebSocket-Version (RFC 6455 §4.2.1 item 6, §4.4)
+    ("RFC 6455 §4.4: version 8 is answered 426", GET, H11, &[], &[("sec-websocket-version", "8")], Err((Rejection::UnsupportedWebSocketVersion, 426))),
+    ("RFC 6455 §4.2.1 item 6: a list `13, 8` is not the value 13", GET, H11, &[], &[("sec-websocket-version", "13, 8")], Err((Rejection::UnsupportedWebSocketVersion, 426))),
+    ("RFC 6455 §4.1: version is a decimal `13`, not `0x0D`", GET, H11, &[], &[("sec-websocket-version", "0x0D")], Err((Rejection::UnsupportedWebSocketVersion, 426))),
+    ("RFC 6455 §4.1: no leading zero (`013`)", GET, H11, &[], &[("sec-websocket-version", "013")], Err((Rejection::UnsupportedWebSocketVersion, 426))),
+    ("RFC 9110 §5.5: http::HeaderValue keeps ` 13` as is (hyper's parser would strip the OWS); verify compares exactly", GET, H11, &[], &[("sec-websocket-version", " 13")], Err((Rejection::UnsupportedWebSocketVersion, 426))),
+    ("RFC 6455 §11.3.5: Sec-WebSocket-Version repeated (even `13` twice)", GET, H11, &[], &[("sec-websocket-version", "13"), ("sec-websocket-version", "13")], Err((Rejection::UnsupportedWebSocketVersion, 426))),
+    ("RFC 6455 §4.2.1 item 6: missing version", GET, H11, &["sec-websocket-version"], &[], Err((Rejection::UnsupportedWebSocketVersion, 426))),
+    // --- Method, HTTP version, Host (RFC 6455 §4.2.1 items 1-2)
+    ("RFC 6455 §4.2.1 item 1: HTTP/1.1 or higher", GET, Version::HTTP_10, &[], &[], Err((Rejection::WebSocketHttpVersion, 400))),
+    ("RFC 6455 §4.2.1 item 1: HTTP/0.9", GET, Version::HTTP_09, &[], &[], Err((Rejection::WebSocketHttpVersion, 400))),
+    ("RFC 6455 §4.2.1 item 1 + RFC 9110 §15.5.6: a POST with `Upgrade: websocket` is 405", Method::POST, H11, &[], &[], Err((Rejection::WebSocketMethodNotAllowed, 405))),
+    ("verify doc: method is checked before the key (first failing check in table order)", Method::PUT, H11, &["sec-websocket-key"], &[], Err((Rejection::WebSocketMethodNotAllowed, 405))),
+    ("RFC 6455 §4.2.1 item 2 + RFC 9112 §3.2: HTTP/1.1 without Host", GET, H11, &["host"], &[], Err((Rejection::MissingHost, 400))),
+    ("RFC 9112 §3.2: two Host lines", GET, H11, &[], &[("host", "server.example.com"), ("host", "server.example.com")], Err((Rejection::DuplicateHost, 400))),
+    // --- Sec-WebSocket-Protocol (RFC 6455 §4.1 item 10, §11.3.4)
+    ("RFC 6455 §4.1 item 10: elements must be tokens (`\"x\"`); empty elements are tolerated (RFC 9110 §5.6.1)", GET, H11, &[], &[("sec-websocket-protocol", "chat,, \"x\"")], Err((Rejection::MalformedWebSocketProtocol, 400))),
+    ("RFC 6455 §4.1 item 10: each value MUST be unique", GET, H11, &[], &[("sec-websocket-protocol", "chat, chat")], Err((Rejection::MalformedWebSocketProtocol, 400))),
+    ("RFC 6455 §4.1 item 10 + RFC 9110 §5.3: duplicates across field lines", GET, H11, &[], &[("sec-websocket-protocol", "chat"), ("sec-websocket-protocol", "chat")], Err((Rejection::MalformedWebSocketProtocol, 400))),
+    ("RFC 9110 §5.6.1: empty elements are tolerated", GET, H11, &[], &[("sec-websocket-protocol", ", chat,,superchat ,")], Ok(())),
+    // --- Sec-WebSocket-Extensions (RFC 6455 §9.1)
+    ("RFC 6455 §9.1: `permessage-deflate;` breaks the grammar", GET, H11, &[], &[("sec-websocket-extensions", "permessage-deflate;")], Err((Rejection::MalformedWebSocketExtensions, 400))),
+    ("RFC 7692 §5.1: an unacceptable offer is declined, not rejected", GET, H11, &[], &[("sec-websocket-extensions", "permessage-deflate; server_max_window_bits=16")], Ok(())),
+];
 
 #[test]
 fn verify_table() {
     let config = WebSocketConfig::default();
-    for row in handshake_rows() {
-        let request = row.request();
-        let head = RequestHead::from_request(&request);
-        assert!(is_handshake(&head), "{}: is_handshake", row.source);
-        match (verify(&head, &config), row.want) {
-            (Ok(handshake), Ok(())) => {
-                assert_eq!(
-                    handshake.accept().unwrap().as_str(),
-                    ACCEPT,
-                    "{}",
-                    row.source
-                );
-                assert_eq!(
-                    handshake.status(),
-                    StatusCode::SWITCHING_PROTOCOLS,
-                    "{}",
-                    row.source
-                );
+    check_rows(
+        HANDSHAKE_ROWS,
+        |(source, method, version, remove, set, want)| {
+            let request = sample_handshake(method.clone(), *version, remove, set);
+            let head = RequestHead::from_request(&request);
+            assert!(is_handshake(&head), "{source}: is_handshake");
+            match (verify(&head, &config), want) {
+                (Ok(handshake), Ok(())) => {
+                    assert_eq!(handshake.accept().unwrap().as_str(), ACCEPT, "{source}");
+                    assert_eq!(
+                        handshake.status(),
+                        StatusCode::SWITCHING_PROTOCOLS,
+                        "{source}"
+                    );
+                }
+                (Err(got), Err(want)) => check_rejection(source, got, *want),
+                (got, want) => panic!("{source}: want {want:?}, got {got:?}"),
             }
-            (Err(got), Err(want)) => check_rejection(row.source, got, want),
-            (got, want) => panic!("{}: want {want:?}, got {got:?}", row.source),
-        }
-    }
+        },
+    );
 }
 
 #[test]
 fn policy_table() {
     let policy = Policy::default();
-    for row in handshake_rows() {
-        let request = row.request();
-        match (policy.check(&RequestHead::from_request(&request)), row.want) {
-            (Ok(verdict), Ok(())) => {
-                assert_eq!(verdict.rule(), Rule::NonBrowser, "{}", row.source);
-                assert_eq!(verdict.reported(), None, "{}", row.source);
-                let handshake = verdict.handshake().expect(row.source);
-                assert_eq!(
-                    handshake.accept().unwrap().as_str(),
-                    ACCEPT,
-                    "{}",
-                    row.source
-                );
+    check_rows(
+        HANDSHAKE_ROWS,
+        |(source, method, version, remove, set, want)| {
+            let request = sample_handshake(method.clone(), *version, remove, set);
+            match (policy.check(&RequestHead::from_request(&request)), want) {
+                (Ok(verdict), Ok(())) => {
+                    assert_eq!(verdict.rule(), Rule::NonBrowser, "{source}");
+                    assert_eq!(verdict.reported(), None, "{source}");
+                    let handshake = verdict.handshake().expect(source);
+                    assert_eq!(handshake.accept().unwrap().as_str(), ACCEPT, "{source}");
+                }
+                (Err(got), Err(want)) => {
+                    check_rejection(source, got, *want);
+                    // Reason codes are part of the public contract (docs/policy.md).
+                    assert_eq!(got.rule(), expected_rule(got), "{source}");
+                }
+                (got, want) => panic!("{source}: want {want:?}, got {got:?}"),
             }
-            (Err(got), Err(want)) => {
-                check_rejection(row.source, got, want);
-                // Reason codes are part of the public contract (docs/policy.md).
-                assert_eq!(got.rule(), expected_rule(got), "{}", row.source);
-            }
-            (got, want) => panic!("{}: want {want:?}, got {got:?}", row.source),
-        }
-    }
+        },
+    );
 }
 
 /// The rule each rejection in these tables is attributed to (crate doc of `Rejection`).
@@ -461,7 +148,7 @@ fn expected_rule(rejection: Rejection) -> Rule {
 fn verify_and_policy_differ_on_non_handshakes() {
     // A request with no WebSocket field is not a handshake: `verify` refuses it, while the policy
     // treats it as an ordinary GET.
-    let plain = request(
+    let plain = sample_handshake(
         GET,
         H11,
         &[
@@ -488,7 +175,7 @@ fn verify_and_policy_differ_on_non_handshakes() {
     assert_eq!(verdict.handshake(), None);
 
     // `Upgrade: h2c` is another protocol: not a handshake either.
-    let h2c = request(GET, H11, &["sec-websocket-key"], &[("upgrade", "h2c")]);
+    let h2c = sample_handshake(GET, H11, &["sec-websocket-key"], &[("upgrade", "h2c")]);
     let head = RequestHead::from_request(&h2c);
     assert!(!is_handshake(&head), "RFC 9110 §7.8: h2c is not websocket");
     assert_eq!(
@@ -502,17 +189,17 @@ fn verify_and_policy_differ_on_non_handshakes() {
 /// handshakes: validated, Origin-checked, refused when malformed.
 #[test]
 fn near_handshakes_are_judged_as_handshakes() {
-    let cross = ("origin", "https://evil.example");
+    const CROSS: (&str, &str) = ("origin", "https://evil.example");
     #[rustfmt::skip]
-    let rows: &[(&str, &[&str], &[(&str, &str)], Rejection)] = &[
-        ("fail closed: Sec-WebSocket-Key without Upgrade", &["upgrade"], &[cross], Rejection::WebSocketUpgrade),
-        ("fail closed: Upgrade: websocket/13 (a product version is not the token)", &[], &[("upgrade", "websocket/13"), cross], Rejection::WebSocketUpgrade),
-        ("fail closed: Upgrade: \"websocket\" (quoted)", &[], &[("upgrade", "\"websocket\""), cross], Rejection::WebSocketUpgrade),
+    let rows: &[(&str, &[&str], Fields, Rejection)] = &[
+        ("fail closed: Sec-WebSocket-Key without Upgrade", &["upgrade"], &[CROSS], Rejection::WebSocketUpgrade),
+        ("fail closed: Upgrade: websocket/13 (a product version is not the token)", &[], &[("upgrade", "websocket/13"), CROSS], Rejection::WebSocketUpgrade),
+        ("fail closed: Upgrade: \"websocket\" (quoted)", &[], &[("upgrade", "\"websocket\""), CROSS], Rejection::WebSocketUpgrade),
         ("fail closed: Upgrade: x-websocket, no key", &["sec-websocket-key"], &[("upgrade", "x-websocket")], Rejection::WebSocketUpgrade),
-        ("fail closed: a valid near-handshake is Origin-checked", &[], &[cross], Rejection::CrossSiteWebSocket),
+        ("fail closed: a valid near-handshake is Origin-checked", &[], &[CROSS], Rejection::CrossSiteWebSocket),
     ];
-    for (source, remove, set, want) in rows {
-        let near = request(GET, H11, remove, set);
+    check_rows(rows, |(source, remove, set, want)| {
+        let near = sample_handshake(GET, H11, remove, set);
         let head = RequestHead::from_request(&near);
         assert!(is_handshake(&head), "{source}");
         assert_eq!(
@@ -520,11 +207,11 @@ fn near_handshakes_are_judged_as_handshakes() {
             Err(*want),
             "{source}"
         );
-    }
+    });
 }
 
 fn request_with(method: Method, version: Version, set: &[(&str, &str)]) -> Request<()> {
-    request(method, version, &[], set)
+    sample_handshake(method, version, &[], set)
 }
 
 #[test]
@@ -552,87 +239,28 @@ fn connect(version: Version, headers: &[(&str, &str)]) -> Request<()> {
 
 #[test]
 fn extended_connect_table() {
+    let h2_get_with_upgrade = Request::builder()
+        .version(Version::HTTP_2)
+        .uri("https://example.com/chat")
+        .header("upgrade", "websocket")
+        .header("connection", "Upgrade")
+        .header("sec-websocket-key", KEY)
+        .header("sec-websocket-version", "13")
+        .body(())
+        .unwrap();
+    #[rustfmt::skip]
     let rows: &[(&str, Request<()>, Option<&str>, Want<Rule>)] = &[
-        (
-            "RFC 8441 §5: extended CONNECT with :protocol websocket",
-            connect(Version::HTTP_2, &[("sec-websocket-version", "13")]),
-            Some("websocket"),
-            Ok(Rule::NonBrowser),
-        ),
-        (
-            "RFC 8441 §5: same-origin browser handshake",
-            connect(
-                Version::HTTP_2,
-                &[
-                    ("sec-websocket-version", "13"),
-                    ("origin", "https://example.com"),
-                ],
-            ),
-            Some("websocket"),
-            Ok(Rule::WebSocketOrigin),
-        ),
-        (
-            "RFC 8441 §5 + CSWSH: cross-origin browser handshake",
-            connect(
-                Version::HTTP_2,
-                &[
-                    ("sec-websocket-version", "13"),
-                    ("origin", "https://evil.example"),
-                ],
-            ),
-            Some("websocket"),
-            Err((Rejection::CrossSiteWebSocket, 403)),
-        ),
-        (
-            "RFC 9220 §3: HTTP/3 extended CONNECT",
-            connect(Version::HTTP_3, &[("sec-websocket-version", "13")]),
-            Some("websocket"),
-            Ok(Rule::NonBrowser),
-        ),
-        (
-            "RFC 8441 §5: Sec-WebSocket-Version is still required",
-            connect(Version::HTTP_2, &[]),
-            Some("websocket"),
-            Err((Rejection::UnsupportedWebSocketVersion, 426)),
-        ),
-        (
-            "RFC 8441 §5: Sec-WebSocket-Key is not used and not validated",
-            connect(
-                Version::HTTP_2,
-                &[
-                    ("sec-websocket-version", "13"),
-                    ("sec-websocket-key", "not a key"),
-                ],
-            ),
-            Some("websocket"),
-            Ok(Rule::NonBrowser),
-        ),
-        (
-            "RFC 9113 §8.2.2: an HTTP/2 GET with Upgrade (a connection-specific field)",
-            Request::builder()
-                .version(Version::HTTP_2)
-                .uri("https://example.com/chat")
-                .header("upgrade", "websocket")
-                .header("connection", "Upgrade")
-                .header("sec-websocket-key", KEY)
-                .header("sec-websocket-version", "13")
-                .body(())
-                .unwrap(),
-            None,
-            Err((Rejection::WebSocketHttpVersion, 400)),
-        ),
-        (
-            "RFC 9113 §8.2.2: an HTTP/2 extended CONNECT that also carries Upgrade",
-            connect(
-                Version::HTTP_2,
-                &[("sec-websocket-version", "13"), ("upgrade", "websocket")],
-            ),
-            Some("websocket"),
-            Err((Rejection::WebSocketHttpVersion, 400)),
-        ),
+        ("RFC 8441 §5: extended CONNECT with :protocol websocket", connect(Version::HTTP_2, &[("sec-websocket-version", "13")]), Some("websocket"), Ok(Rule::NonBrowser)),
+        ("RFC 8441 §5: same-origin browser handshake", connect(Version::HTTP_2, &[("sec-websocket-version", "13"), ("origin", "https://example.com")]), Some("websocket"), Ok(Rule::WebSocketOrigin)),
+        ("RFC 8441 §5 + CSWSH: cross-origin browser handshake", connect(Version::HTTP_2, &[("sec-websocket-version", "13"), ("origin", "https://evil.example")]), Some("websocket"), Err((Rejection::CrossSiteWebSocket, 403))),
+        ("RFC 9220 §3: HTTP/3 extended CONNECT", connect(Version::HTTP_3, &[("sec-websocket-version", "13")]), Some("websocket"), Ok(Rule::NonBrowser)),
+        ("RFC 8441 §5: Sec-WebSocket-Version is still required", connect(Version::HTTP_2, &[]), Some("websocket"), Err((Rejection::UnsupportedWebSocketVersion, 426))),
+        ("RFC 8441 §5: Sec-WebSocket-Key is not used and not validated", connect(Version::HTTP_2, &[("sec-websocket-version", "13"), ("sec-websocket-key", "not a key")]), Some("websocket"), Ok(Rule::NonBrowser)),
+        ("RFC 9113 §8.2.2: an HTTP/2 GET with Upgrade (a connection-specific field)", h2_get_with_upgrade, None, Err((Rejection::WebSocketHttpVersion, 400))),
+        ("RFC 9113 §8.2.2: an HTTP/2 extended CONNECT that also carries Upgrade", connect(Version::HTTP_2, &[("sec-websocket-version", "13"), ("upgrade", "websocket")]), Some("websocket"), Err((Rejection::WebSocketHttpVersion, 400))),
     ];
     let policy = Policy::default();
-    for (source, request, protocol, want) in rows {
+    check_rows(rows, |(source, request, protocol, want)| {
         let head = RequestHead::from_request(request).with_protocol(*protocol);
         assert!(is_handshake(&head), "{source}: is_handshake");
         match (policy.check(&head), want) {
@@ -648,7 +276,7 @@ fn extended_connect_table() {
             (Err(got), Err(want)) => check_rejection(source, got, *want),
             (got, want) => panic!("{source}: want {want:?}, got {got:?}"),
         }
-    }
+    });
 }
 
 #[test]
@@ -767,54 +395,19 @@ fn sorted(headers: &HeaderMap) -> Vec<(&str, &str)> {
 #[test]
 fn subprotocol_selection_table() {
     let config = WebSocketConfig::new(&["superchat", "chat"], None).unwrap();
+    #[rustfmt::skip]
     let rows: &[(&str, &[&str], Want<Option<&str>>)] = &[
-        (
-            "RFC 6455 §4.2.2 item 5.4: the server picks by its own preference",
-            &["chat, superchat"],
-            Ok(Some("superchat")),
-        ),
-        (
-            "RFC 6455 §4.2.2 item 5.4: the one shared name",
-            &["chat"],
-            Ok(Some("chat")),
-        ),
-        (
-            "RFC 9110 §5.3: offers across field lines",
-            &["chat", "superchat"],
-            Ok(Some("superchat")),
-        ),
-        (
-            "RFC 6455 §4.2.2 item 5.4: none shared means no Sec-WebSocket-Protocol",
-            &["v2.bookings.example.net"],
-            Ok(None),
-        ),
-        (
-            "select_protocol doc: names compare exactly (case-sensitive)",
-            &["CHAT"],
-            Ok(None),
-        ),
-        (
-            "RFC 6455 §4.2.2 item 5.4: no offer, no protocol",
-            &[],
-            Ok(None),
-        ),
-        (
-            "RFC 6455 §4.1 item 10: not a token",
-            &["chat,, \"x\""],
-            Err((Rejection::MalformedWebSocketProtocol, 400)),
-        ),
-        (
-            "RFC 6455 §4.1 item 10: a duplicate",
-            &["superchat, chat, superchat"],
-            Err((Rejection::MalformedWebSocketProtocol, 400)),
-        ),
-        (
-            "RFC 6455 §4.1 item 10: separators inside a name",
-            &["chat/1"],
-            Err((Rejection::MalformedWebSocketProtocol, 400)),
-        ),
+        ("RFC 6455 §4.2.2 item 5.4: the server picks by its own preference", &["chat, superchat"], Ok(Some("superchat"))),
+        ("RFC 6455 §4.2.2 item 5.4: the one shared name", &["chat"], Ok(Some("chat"))),
+        ("RFC 9110 §5.3: offers across field lines", &["chat", "superchat"], Ok(Some("superchat"))),
+        ("RFC 6455 §4.2.2 item 5.4: none shared means no Sec-WebSocket-Protocol", &["v2.bookings.example.net"], Ok(None)),
+        ("select_protocol doc: names compare exactly (case-sensitive)", &["CHAT"], Ok(None)),
+        ("RFC 6455 §4.2.2 item 5.4: no offer, no protocol", &[], Ok(None)),
+        ("RFC 6455 §4.1 item 10: not a token", &["chat,, \"x\""], Err((Rejection::MalformedWebSocketProtocol, 400))),
+        ("RFC 6455 §4.1 item 10: a duplicate", &["superchat, chat, superchat"], Err((Rejection::MalformedWebSocketProtocol, 400))),
+        ("RFC 6455 §4.1 item 10: separators inside a name", &["chat/1"], Err((Rejection::MalformedWebSocketProtocol, 400))),
     ];
-    for (source, offered, want) in rows {
+    check_rows(rows, |(source, offered, want)| {
         let mut builder = Request::get("/chat");
         for (name, value) in SAMPLE {
             builder = builder.header(*name, *value);
@@ -855,7 +448,7 @@ fn subprotocol_selection_table() {
             }
             (got, want) => panic!("{source}: want {want:?}, got {got:?}"),
         }
-    }
+    });
 }
 
 #[test]
@@ -868,40 +461,17 @@ fn subprotocol_caps() {
         names.push("chat".to_owned());
         names.join(", ")
     };
-    let rows: Vec<(&str, Vec<String>, Want<Option<&str>>)> = vec![
-        (
-            "MAX_PROTOCOLS: 32 names, the shared one last",
-            vec![names(32)],
-            Ok(Some("chat")),
-        ),
-        (
-            "MAX_PROTOCOLS: 33 names",
-            vec![names(33)],
-            Err((Rejection::MalformedWebSocketProtocol, 400)),
-        ),
-        (
-            "MAX_PROTOCOLS: counted across field lines",
-            vec![names(17), names(17).replace("chat", "q")],
-            Err((Rejection::MalformedWebSocketProtocol, 400)),
-        ),
-        (
-            "MAX_PROTOCOL_HEADER_LEN: 4096 bytes",
-            vec![format!("chat, {}", "a".repeat(4090))],
-            Ok(Some("chat")),
-        ),
-        (
-            "MAX_PROTOCOL_HEADER_LEN: 4097 bytes",
-            vec![format!("chat, {}", "a".repeat(4091))],
-            Err((Rejection::MalformedWebSocketProtocol, 400)),
-        ),
-        (
-            "MAX_PROTOCOL_HEADER_LEN: counted across field lines",
-            vec!["chat".to_owned(), "a".repeat(4093)],
-            Err((Rejection::MalformedWebSocketProtocol, 400)),
-        ),
+    #[rustfmt::skip]
+    let rows: &[(&str, Vec<String>, Want<Option<&str>>)] = &[
+        ("MAX_PROTOCOLS: 32 names, the shared one last", vec![names(32)], Ok(Some("chat"))),
+        ("MAX_PROTOCOLS: 33 names", vec![names(33)], Err((Rejection::MalformedWebSocketProtocol, 400))),
+        ("MAX_PROTOCOLS: counted across field lines", vec![names(17), names(17).replace("chat", "q")], Err((Rejection::MalformedWebSocketProtocol, 400))),
+        ("MAX_PROTOCOL_HEADER_LEN: 4096 bytes", vec![format!("chat, {}", "a".repeat(4090))], Ok(Some("chat"))),
+        ("MAX_PROTOCOL_HEADER_LEN: 4097 bytes", vec![format!("chat, {}", "a".repeat(4091))], Err((Rejection::MalformedWebSocketProtocol, 400))),
+        ("MAX_PROTOCOL_HEADER_LEN: counted across field lines", vec!["chat".to_owned(), "a".repeat(4093)], Err((Rejection::MalformedWebSocketProtocol, 400))),
     ];
     let config = WebSocketConfig::new(&["chat"], None).unwrap();
-    for (source, lines, want) in rows {
+    check_rows(rows, |(source, lines, want)| {
         let values: Vec<HeaderValue> = lines
             .iter()
             .map(|l| HeaderValue::from_str(l).unwrap())
@@ -918,18 +488,18 @@ fn subprotocol_caps() {
         let verified = verify(&RequestHead::from_request(&request), &config);
         match (selected, verified, want) {
             (Ok(selected), Ok(handshake), Ok(name)) => {
-                assert_eq!(selected.map(|v| v.to_str().unwrap()), name, "{source}");
-                assert_eq!(handshake.protocol(), name, "{source}");
+                assert_eq!(selected.map(|v| v.to_str().unwrap()), *name, "{source}");
+                assert_eq!(handshake.protocol(), *name, "{source}");
             }
             (Err(a), Err(b), Err(want)) => {
-                check_rejection(source, a, want);
-                check_rejection(source, b, want);
+                check_rejection(source, a, *want);
+                check_rejection(source, b, *want);
             }
             (selected, verified, want) => {
                 panic!("{source}: want {want:?}, got {selected:?} / {verified:?}")
             }
         }
-    }
+    });
 }
 
 /// The RFC 6455 §1.2 sample request, verbatim.
@@ -951,63 +521,14 @@ fn rfc_sample(extensions: Option<&str>) -> Request<()> {
 #[test]
 fn complete_101_response_for_the_rfc_sample() {
     // RFC 6455 §1.2 / §4.2.2 item 5, with and without RFC 7692 permessage-deflate.
-    let rows: &[(&str, Option<&str>, Option<DeflateConfig>, Fields<'_>)] = &[
-        (
-            "RFC 6455 §1.2: the sample answer",
-            None,
-            Some(DeflateConfig::default()),
-            &[
-                ("connection", "Upgrade"),
-                ("sec-websocket-accept", ACCEPT),
-                ("sec-websocket-protocol", "chat"),
-                ("upgrade", "websocket"),
-            ],
-        ),
-        (
-            "RFC 6455 §1.2 + RFC 7692 §7: peer: Chrome's deflate offer",
-            Some("permessage-deflate; client_max_window_bits"),
-            Some(DeflateConfig::default()),
-            &[
-                ("connection", "Upgrade"),
-                ("sec-websocket-accept", ACCEPT),
-                ("sec-websocket-extensions", "permessage-deflate"),
-                ("sec-websocket-protocol", "chat"),
-                ("upgrade", "websocket"),
-            ],
-        ),
-        (
-            "RFC 6455 §1.2 + RFC 7692 §7.1: a stricter server",
-            Some("permessage-deflate; client_max_window_bits"),
-            Some(
-                DeflateConfig::default()
-                    .server_max_window_bits(12)
-                    .client_max_window_bits(10)
-                    .server_no_context_takeover(true),
-            ),
-            &[
-                ("connection", "Upgrade"),
-                ("sec-websocket-accept", ACCEPT),
-                (
-                    "sec-websocket-extensions",
-                    "permessage-deflate; server_no_context_takeover; server_max_window_bits=12; client_max_window_bits=10",
-                ),
-                ("sec-websocket-protocol", "chat"),
-                ("upgrade", "websocket"),
-            ],
-        ),
-        (
-            "RFC 7692 §5: a server without deflate answers no extension",
-            Some("permessage-deflate"),
-            None,
-            &[
-                ("connection", "Upgrade"),
-                ("sec-websocket-accept", ACCEPT),
-                ("sec-websocket-protocol", "chat"),
-                ("upgrade", "websocket"),
-            ],
-        ),
+    #[rustfmt::skip]
+    let rows: &[(&str, Option<&str>, Option<DeflateConfig>, Fields)] = &[
+        ("RFC 6455 §1.2: the sample answer", None, Some(DeflateConfig::default()), &[("connection", "Upgrade"), ("sec-websocket-accept", ACCEPT), ("sec-websocket-protocol", "chat"), ("upgrade", "websocket")]),
+        ("RFC 6455 §1.2 + RFC 7692 §7: peer: Chrome's deflate offer", Some("permessage-deflate; client_max_window_bits"), Some(DeflateConfig::default()), &[("connection", "Upgrade"), ("sec-websocket-accept", ACCEPT), ("sec-websocket-extensions", "permessage-deflate"), ("sec-websocket-protocol", "chat"), ("upgrade", "websocket")]),
+        ("RFC 6455 §1.2 + RFC 7692 §7.1: a stricter server", Some("permessage-deflate; client_max_window_bits"), Some(DeflateConfig::default().server_max_window_bits(12).client_max_window_bits(10).server_no_context_takeover(true)), &[("connection", "Upgrade"), ("sec-websocket-accept", ACCEPT), ("sec-websocket-extensions", "permessage-deflate; server_no_context_takeover; server_max_window_bits=12; client_max_window_bits=10"), ("sec-websocket-protocol", "chat"), ("upgrade", "websocket")]),
+        ("RFC 7692 §5: a server without deflate answers no extension", Some("permessage-deflate"), None, &[("connection", "Upgrade"), ("sec-websocket-accept", ACCEPT), ("sec-websocket-protocol", "chat"), ("upgrade", "websocket")]),
     ];
-    for (source, extensions, deflate, want) in rows {
+    check_rows(rows, |(source, extensions, deflate, want)| {
         let config = WebSocketConfig::new(&["chat"], *deflate).unwrap();
         let request = rfc_sample(*extensions);
         let handshake: Handshake = verify(&RequestHead::from_request(&request), &config).unwrap();
@@ -1025,7 +546,7 @@ fn complete_101_response_for_the_rfc_sample() {
             "{source}: response_headers"
         );
         assert_eq!(handshake.protocol(), Some("chat"), "{source}");
-    }
+    });
 }
 
 #[test]
@@ -1049,7 +570,7 @@ fn local_handshake(set: &[(&str, &str)]) -> Request<()> {
     if !set.iter().any(|(name, _)| *name == "host") {
         set.push(("host", "localhost:8188"));
     }
-    request(GET, H11, &[], &set)
+    sample_handshake(GET, H11, &[], &set)
 }
 
 #[test]
@@ -1069,178 +590,34 @@ fn origin_rule_table() {
         .build()
         .unwrap();
 
-    let rows: &[(&str, &Policy, &[(&str, &str)], Want<Rule>)] = &[
-        (
-            "RFC 6455 §10.2: same-origin Origin",
-            &default,
-            &[("origin", "http://localhost:8188")],
-            Ok(Rule::WebSocketOrigin),
-        ),
-        (
-            "Origin::is_same_authority doc: https origin with the same host:port",
-            &default,
-            &[("origin", "https://localhost:8188")],
-            Ok(Rule::WebSocketOrigin),
-        ),
-        (
-            "RFC 6454 §4: host names compare case-insensitively",
-            &default,
-            &[("origin", "http://LOCALHOST:8188")],
-            Ok(Rule::WebSocketOrigin),
-        ),
-        (
-            "RFC 6455 §10.2: a cross-origin handshake (CSWSH) is 403",
-            &default,
-            &[("origin", "http://evil.example")],
-            Err((Rejection::CrossSiteWebSocket, 403)),
-        ),
-        (
-            "RFC 6454 §5: another port is another origin",
-            &default,
-            &[("origin", "http://localhost:3000")],
-            Err((Rejection::CrossSiteWebSocket, 403)),
-        ),
-        (
-            "Origin::is_same_authority doc: only http/https origins can be the request's own",
-            &default,
-            &[("origin", "ws://localhost:8188")],
-            Err((Rejection::CrossSiteWebSocket, 403)),
-        ),
-        (
-            "RFC 6454 §7.3: the opaque origin `null`",
-            &default,
-            &[("origin", "null")],
-            Err((Rejection::NullOrigin, 403)),
-        ),
-        (
-            "RFC 6454 §7.3 + PolicyBuilder::allow_origin doc: `null` can be allowlisted",
-            &Policy::builder().allow_origin("null").build().unwrap(),
-            &[("origin", "null")],
-            Ok(Rule::OriginAllowlist),
-        ),
-        (
-            "RFC 6455 §4.1 item 8: non-browser clients send no Origin",
-            &default,
-            &[],
-            Ok(Rule::NonBrowser),
-        ),
-        (
-            "PolicyBuilder::require_origin_for_websocket doc",
-            &require_origin,
-            &[],
-            Err((Rejection::MissingOrigin, 403)),
-        ),
-        (
-            "PolicyBuilder::require_origin_for_websocket: a same-origin handshake still passes",
-            &require_origin,
-            &[("origin", "http://localhost:8188")],
-            Ok(Rule::WebSocketOrigin),
-        ),
-        (
-            "peer: Firefox sends Sec-Fetch-Site on handshakes; cross-site wins over a same-host Origin",
-            &default,
-            &[
-                ("origin", "http://localhost:8188"),
-                ("sec-fetch-site", "cross-site"),
-            ],
-            Err((Rejection::CrossSiteWebSocket, 403)),
-        ),
-        (
-            "Fetch Metadata §2.1: same-origin from Firefox",
-            &default,
-            &[
-                ("origin", "http://localhost:8188"),
-                ("sec-fetch-site", "same-origin"),
-            ],
-            Ok(Rule::WebSocketOrigin),
-        ),
-        (
-            "PolicyBuilder::allow_origin: an allowlisted origin",
-            &allow_3000,
-            &[("origin", "http://localhost:3000")],
-            Ok(Rule::OriginAllowlist),
-        ),
-        (
-            "PolicyBuilder::allow_origin: allowlist also overrides Firefox's same-site label",
-            &allow_3000,
-            &[
-                ("origin", "http://localhost:3000"),
-                ("sec-fetch-site", "same-site"),
-            ],
-            Ok(Rule::OriginAllowlist),
-        ),
-        (
-            "PolicyBuilder::allow_origin: other origins are still refused",
-            &allow_3000,
-            &[("origin", "http://localhost:3001")],
-            Err((Rejection::CrossSiteWebSocket, 403)),
-        ),
-        (
-            "PolicyBuilder::allow_same_site is for unsafe methods; a same-site handshake stays refused",
-            &same_site,
-            &[
-                ("origin", "http://localhost:3000"),
-                ("sec-fetch-site", "same-site"),
-            ],
-            Err((Rejection::CrossSiteWebSocket, 403)),
-        ),
-        (
-            "PolicyBuilder::bypass doc: the cross-origin check is skipped",
-            &bypass,
-            &[("origin", "http://evil.example")],
-            Ok(Rule::Bypass),
-        ),
-        (
-            "docs/policy.md: origins compare ignoring one trailing dot on a host",
-            &default,
-            &[("origin", "http://localhost.:8188")],
-            Ok(Rule::WebSocketOrigin),
-        ),
-        (
-            "docs/websocket.md: verify runs before the Origin rule (malformed protocol from another origin is 400)",
-            &default,
-            &[
-                ("origin", "http://evil.example"),
-                ("sec-websocket-protocol", "a, a"),
-            ],
-            Err((Rejection::MalformedWebSocketProtocol, 400)),
-        ),
-        (
-            "docs/websocket.md: verify runs before the Origin rule (version 8 from another origin is 426)",
-            &default,
-            &[
-                ("origin", "http://evil.example"),
-                ("sec-websocket-version", "8"),
-            ],
-            Err((Rejection::UnsupportedWebSocketVersion, 426)),
-        ),
-        (
-            "docs/policy.md step order: the Host check runs before the handshake check",
-            &default,
-            &[
-                ("origin", "http://evil.example"),
-                ("host", "a b"),
-                ("sec-websocket-key", ""),
-            ],
-            Err((Rejection::MalformedHost, 400)),
-        ),
-        (
-            "RFC 6454 §7.1: two Origin lines",
-            &default,
-            &[
-                ("origin", "http://localhost:8188"),
-                ("origin", "http://localhost:8188"),
-            ],
-            Err((Rejection::DuplicateHeader(crossguard::Field::Origin), 400)),
-        ),
-        (
-            "RFC 6454 §7.1: an Origin with a path",
-            &default,
-            &[("origin", "http://localhost:8188/")],
-            Err((Rejection::MalformedOrigin, 400)),
-        ),
+    #[rustfmt::skip]
+    let rows: &[(&str, &Policy, Fields, Want<Rule>)] = &[
+        ("RFC 6455 §10.2: same-origin Origin", &default, &[("origin", "http://localhost:8188")], Ok(Rule::WebSocketOrigin)),
+        ("Origin::is_same_authority doc: https origin with the same host:port", &default, &[("origin", "https://localhost:8188")], Ok(Rule::WebSocketOrigin)),
+        ("RFC 6454 §4: host names compare case-insensitively", &default, &[("origin", "http://LOCALHOST:8188")], Ok(Rule::WebSocketOrigin)),
+        ("RFC 6455 §10.2: a cross-origin handshake (CSWSH) is 403", &default, &[("origin", "http://evil.example")], Err((Rejection::CrossSiteWebSocket, 403))),
+        ("RFC 6454 §5: another port is another origin", &default, &[("origin", "http://localhost:3000")], Err((Rejection::CrossSiteWebSocket, 403))),
+        ("Origin::is_same_authority doc: only http/https origins can be the request's own", &default, &[("origin", "ws://localhost:8188")], Err((Rejection::CrossSiteWebSocket, 403))),
+        ("RFC 6454 §7.3: the opaque origin `null`", &default, &[("origin", "null")], Err((Rejection::NullOrigin, 403))),
+        ("RFC 6454 §7.3 + PolicyBuilder::allow_origin doc: `null` can be allowlisted", &Policy::builder().allow_origin("null").build().unwrap(), &[("origin", "null")], Ok(Rule::OriginAllowlist)),
+        ("RFC 6455 §4.1 item 8: non-browser clients send no Origin", &default, &[], Ok(Rule::NonBrowser)),
+        ("PolicyBuilder::require_origin_for_websocket doc", &require_origin, &[], Err((Rejection::MissingOrigin, 403))),
+        ("PolicyBuilder::require_origin_for_websocket: a same-origin handshake still passes", &require_origin, &[("origin", "http://localhost:8188")], Ok(Rule::WebSocketOrigin)),
+        ("peer: Firefox sends Sec-Fetch-Site on handshakes; cross-site wins over a same-host Origin", &default, &[("origin", "http://localhost:8188"), ("sec-fetch-site", "cross-site")], Err((Rejection::CrossSiteWebSocket, 403))),
+        ("Fetch Metadata §2.1: same-origin from Firefox", &default, &[("origin", "http://localhost:8188"), ("sec-fetch-site", "same-origin")], Ok(Rule::WebSocketOrigin)),
+        ("PolicyBuilder::allow_origin: an allowlisted origin", &allow_3000, &[("origin", "http://localhost:3000")], Ok(Rule::OriginAllowlist)),
+        ("PolicyBuilder::allow_origin: allowlist also overrides Firefox's same-site label", &allow_3000, &[("origin", "http://localhost:3000"), ("sec-fetch-site", "same-site")], Ok(Rule::OriginAllowlist)),
+        ("PolicyBuilder::allow_origin: other origins are still refused", &allow_3000, &[("origin", "http://localhost:3001")], Err((Rejection::CrossSiteWebSocket, 403))),
+        ("PolicyBuilder::allow_same_site is for unsafe methods; a same-site handshake stays refused", &same_site, &[("origin", "http://localhost:3000"), ("sec-fetch-site", "same-site")], Err((Rejection::CrossSiteWebSocket, 403))),
+        ("PolicyBuilder::bypass doc: the cross-origin check is skipped", &bypass, &[("origin", "http://evil.example")], Ok(Rule::Bypass)),
+        ("docs/policy.md: origins compare ignoring one trailing dot on a host", &default, &[("origin", "http://localhost.:8188")], Ok(Rule::WebSocketOrigin)),
+        ("docs/websocket.md: verify runs before the Origin rule (malformed protocol from another origin is 400)", &default, &[("origin", "http://evil.example"), ("sec-websocket-protocol", "a, a")], Err((Rejection::MalformedWebSocketProtocol, 400))),
+        ("docs/websocket.md: verify runs before the Origin rule (version 8 from another origin is 426)", &default, &[("origin", "http://evil.example"), ("sec-websocket-version", "8")], Err((Rejection::UnsupportedWebSocketVersion, 426))),
+        ("docs/policy.md step order: the Host check runs before the handshake check", &default, &[("origin", "http://evil.example"), ("host", "a b"), ("sec-websocket-key", "")], Err((Rejection::MalformedHost, 400))),
+        ("RFC 6454 §7.1: two Origin lines", &default, &[("origin", "http://localhost:8188"), ("origin", "http://localhost:8188")], Err((Rejection::DuplicateHeader(crossguard::Field::Origin), 400))),
+        ("RFC 6454 §7.1: an Origin with a path", &default, &[("origin", "http://localhost:8188/")], Err((Rejection::MalformedOrigin, 400))),
     ];
-    for (source, policy, extra, want) in rows {
+    check_rows(rows, |(source, policy, extra, want)| {
         let request = local_handshake(extra);
         match (policy.check(&RequestHead::from_request(&request)), want) {
             (Ok(verdict), Ok(rule)) => {
@@ -1255,7 +632,7 @@ fn origin_rule_table() {
             }
             (got, want) => panic!("{source}: want {want:?}, got {got:?}"),
         }
-    }
+    });
 }
 
 #[test]
@@ -1272,30 +649,13 @@ fn bypass_still_validates_the_handshake() {
 #[test]
 fn report_only_table() {
     let report_only = Policy::builder().report_only(true).build().unwrap();
-    let rows: &[(&str, Fields<'_>, Rule, Option<Rejection>, bool)] = &[
-        (
-            "PolicyBuilder::report_only: a cross-origin handshake is let through and reported",
-            &[("origin", "http://evil.example")],
-            Rule::WebSocketOrigin,
-            Some(Rejection::CrossSiteWebSocket),
-            true,
-        ),
-        (
-            "PolicyBuilder::report_only: a same-origin handshake reports nothing",
-            &[("origin", "http://localhost:8188")],
-            Rule::WebSocketOrigin,
-            None,
-            true,
-        ),
-        (
-            "PolicyBuilder::report_only: a malformed handshake is reported, with no handshake to answer",
-            &[("sec-websocket-version", "8")],
-            Rule::WebSocketHandshake,
-            Some(Rejection::UnsupportedWebSocketVersion),
-            false,
-        ),
+    #[rustfmt::skip]
+    let rows: &[(&str, Fields, Rule, Option<Rejection>, bool)] = &[
+        ("PolicyBuilder::report_only: a cross-origin handshake is let through and reported", &[("origin", "http://evil.example")], Rule::WebSocketOrigin, Some(Rejection::CrossSiteWebSocket), true),
+        ("PolicyBuilder::report_only: a same-origin handshake reports nothing", &[("origin", "http://localhost:8188")], Rule::WebSocketOrigin, None, true),
+        ("PolicyBuilder::report_only: a malformed handshake is reported, with no handshake to answer", &[("sec-websocket-version", "8")], Rule::WebSocketHandshake, Some(Rejection::UnsupportedWebSocketVersion), false),
     ];
-    for (source, extra, rule, reported, has_handshake) in rows {
+    check_rows(rows, |(source, extra, rule, reported, has_handshake)| {
         let request = local_handshake(extra);
         let verdict = report_only
             .check(&RequestHead::from_request(&request))
@@ -1310,7 +670,7 @@ fn report_only_table() {
                 "{source}"
             );
         }
-    }
+    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1338,61 +698,19 @@ fn counting_service(
 }
 
 fn string_request(method: Method, remove: &[&str], set: &[(&str, &str)]) -> Request<String> {
-    let (parts, ()) = request(method, H11, remove, set).into_parts();
+    let (parts, ()) = sample_handshake(method, H11, remove, set).into_parts();
     Request::from_parts(parts, String::new())
 }
 
 #[tokio::test]
 async fn layer_table() {
-    let rows: Vec<(&str, Request<String>, u16, Fields<'_>, &str, usize)> = vec![
-        (
-            "RFC 9110 §15.5.6: a 405 carries Allow",
-            string_request(Method::POST, &[], &[]),
-            405,
-            &[
-                ("allow", "GET"),
-                ("content-type", "text/plain; charset=utf-8"),
-            ],
-            "crossguard: websocket_method_not_allowed\n",
-            0,
-        ),
-        (
-            "RFC 6455 §4.4: a 426 carries Sec-WebSocket-Version: 13; RFC 9110 §15.5.22: and Upgrade",
-            string_request(GET, &[], &[("sec-websocket-version", "8")]),
-            426,
-            &[
-                ("connection", "upgrade"),
-                ("content-type", "text/plain; charset=utf-8"),
-                ("sec-websocket-version", "13"),
-                ("upgrade", "websocket"),
-            ],
-            "crossguard: unsupported_websocket_version\n",
-            0,
-        ),
-        (
-            "RFC 6455 §4.2.1 item 5: an invalid key is a plain 400",
-            string_request(GET, &[], &[("sec-websocket-key", "")]),
-            400,
-            &[("content-type", "text/plain; charset=utf-8")],
-            "crossguard: invalid_websocket_key\n",
-            0,
-        ),
-        (
-            "RFC 6455 §10.2: a cross-origin handshake is 403",
-            string_request(GET, &[], &[("origin", "http://evil.example")]),
-            403,
-            &[("content-type", "text/plain; charset=utf-8")],
-            "crossguard: cross_site_websocket\n",
-            0,
-        ),
-        (
-            "GuardLayer doc: an allowed handshake reaches the service with its Verdict",
-            string_request(GET, &[], &[]),
-            200,
-            &[],
-            ACCEPT,
-            1,
-        ),
+    #[rustfmt::skip]
+    let rows: Vec<(&str, Request<String>, u16, Fields, &str, usize)> = vec![
+        ("RFC 9110 §15.5.6: a 405 carries Allow", string_request(Method::POST, &[], &[]), 405, &[("allow", "GET"), ("content-type", "text/plain; charset=utf-8")], "crossguard: websocket_method_not_allowed\n", 0),
+        ("RFC 6455 §4.4: a 426 carries Sec-WebSocket-Version: 13; RFC 9110 §15.5.22: and Upgrade", string_request(GET, &[], &[("sec-websocket-version", "8")]), 426, &[("connection", "upgrade"), ("content-type", "text/plain; charset=utf-8"), ("sec-websocket-version", "13"), ("upgrade", "websocket")], "crossguard: unsupported_websocket_version\n", 0),
+        ("RFC 6455 §4.2.1 item 5: an invalid key is a plain 400", string_request(GET, &[], &[("sec-websocket-key", "")]), 400, &[("content-type", "text/plain; charset=utf-8")], "crossguard: invalid_websocket_key\n", 0),
+        ("RFC 6455 §10.2: a cross-origin handshake is 403", string_request(GET, &[], &[("origin", "http://evil.example")]), 403, &[("content-type", "text/plain; charset=utf-8")], "crossguard: cross_site_websocket\n", 0),
+        ("GuardLayer doc: an allowed handshake reaches the service with its Verdict", string_request(GET, &[], &[]), 200, &[], ACCEPT, 1),
     ];
     for (source, request, status, headers, body, calls_wanted) in rows {
         let calls = Arc::new(AtomicUsize::new(0));

@@ -13,50 +13,29 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
 use axum::routing::get;
 use crossguard::{GuardLayer, Policy, Verdict};
 use futures_util::{SinkExt as _, StreamExt as _};
-use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
-use yawc::{Frame, OpCode, Options, Role, WebSocket};
+
+#[path = "../examples/support/echo.rs"]
+mod echo;
 
 async fn serve(upgrades: Arc<AtomicUsize>) -> std::net::SocketAddr {
-    let handler = move |mut request: Request| {
+    let handler = move |request: Request| {
         let upgrades = upgrades.clone();
         async move {
-            let handshake = request
+            let validated = request
                 .extensions()
                 .get::<Verdict>()
                 .and_then(Verdict::handshake)
-                .cloned()
-                .expect("the guard validated this handshake");
+                .is_some();
+            assert!(validated, "the guard validated this handshake");
             upgrades.fetch_add(1, Ordering::SeqCst);
-            let on_upgrade = hyper::upgrade::on(&mut request);
-            let extensions = handshake.deflate().map(ToString::to_string);
-            tokio::spawn(async move {
-                let io = TokioIo::new(on_upgrade.await.unwrap());
-                let options = Options::default().with_utf8();
-                let mut ws = WebSocket::from_stream_with_extensions(
-                    io,
-                    Role::Server,
-                    extensions.as_deref(),
-                    options,
-                )
-                .unwrap();
-                while let Some(frame) = ws.next().await {
-                    let (opcode, _, payload) = frame.into_parts();
-                    match opcode {
-                        OpCode::Text => ws.send(Frame::text(payload)).await.unwrap(),
-                        OpCode::Binary => ws.send(Frame::binary(payload)).await.unwrap(),
-                        _ => {}
-                    }
-                }
-            });
-            handshake.response::<Body>()
+            echo::websocket(request).await
         }
     };
     let app: Router = Router::new()

@@ -1,12 +1,15 @@
 //! An in-process request loop through the same axum app with or without the guard, for counting
-//! instructions with `valgrind --tool=callgrind` (deterministic, unlike timings).
+//! instructions with `valgrind --tool=callgrind` (deterministic, unlike timings). Not a Criterion
+//! benchmark: `scripts/callgrind.sh` builds it and runs it under valgrind once per mode.
 //!
 //! ```sh
-//! cargo build --release --example request_loop
-//! valgrind --tool=callgrind target/release/examples/request_loop local 20000
-//! valgrind --tool=callgrind target/release/examples/request_loop default 20000
-//! valgrind --tool=callgrind target/release/examples/request_loop none 20000
+//! bash scripts/callgrind.sh                  # REQUESTS=20000 by default
+//! request_loop MODE [COUNT]                  # MODE: local, default, or anything else for none
+//! cargo bench --bench request_loop           # a short run of every mode, then exit
 //! ```
+//!
+//! Declared with `harness = false`: `cargo bench` runs it with `--bench` (and no mode), and it
+//! then runs a short bounded loop of every mode instead of the long one.
 
 use axum::Router;
 use axum::body::Body;
@@ -14,6 +17,9 @@ use axum::routing::post;
 use crossguard::{GuardLayer, Policy};
 use http::{Request, StatusCode};
 use tower::ServiceExt as _;
+
+/// Requests per mode when run by `cargo bench` or without arguments.
+const SHORT: usize = 2_000;
 
 /// A same-origin POST as Chromium sends it to a local tool.
 fn request() -> Request<Body> {
@@ -44,14 +50,12 @@ fn request() -> Request<Body> {
         .unwrap_or_default()
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let mode = args.next().unwrap_or_default();
-    let count: usize = args.next().map_or(Ok(20_000), |n| n.parse())?;
+/// Sends `count` requests through the app for `mode` and says how many were answered 200.
+fn run(mode: &str, count: usize) -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new().route("/api/prompt", post(|| async { "{\"prompt_id\":1}" }));
     // `local`: Host allowlist + resource isolation (responses gain `Vary`); `default`: CSRF and
     // WebSocket checks only; anything else: no guard.
-    let app = match mode.as_str() {
+    let app = match mode {
         "local" => app.layer(GuardLayer::new(Policy::local().build()?)),
         "default" => app.layer(GuardLayer::new(Policy::default())),
         _ => app,
@@ -65,5 +69,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     });
     println!("{ok} of {count} requests answered 200 (guard: {mode})");
-    Ok(())
+    if ok == count {
+        Ok(())
+    } else {
+        Err(format!("{} requests were not answered 200", count - ok).into())
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [mode] if mode != "--bench" => run(mode, 20_000),
+        [mode, count, ..] if !args.iter().any(|arg| arg == "--bench") => run(mode, count.parse()?),
+        // No arguments, or run by `cargo bench`.
+        _ => ["none", "default", "local"]
+            .into_iter()
+            .try_for_each(|mode| run(mode, SHORT)),
+    }
 }

@@ -39,9 +39,9 @@ fn go_sec_fetch_site_table() {
         ("go semantics: DELETE blocked", "DELETE", "/", &[H, ("sec-fetch-site", "cross-site")], Err(CrossSiteRequest)),
         ("go semantics: PATCH same-origin", "PATCH", "/", &[H, ("sec-fetch-site", "same-origin")], Ok(Rule::SecFetchSite)),
         ("go semantics: values are case-sensitive tokens", "POST", "/", &[H, ("sec-fetch-site", "Same-Origin")], Err(CrossSiteRequest)),
-        ("DESIGN §3.4: unknown value counts as cross-site", "POST", "/", &[H, ("sec-fetch-site", "same-planet")], Err(CrossSiteRequest)),
-        ("DESIGN §3.4: Sec-Fetch-Site decides, a matching Origin does not rescue", "POST", "/", &[H, ("sec-fetch-site", "cross-site"), ("origin", "https://example.com")], Err(CrossSiteRequest)),
-        ("DESIGN §6: null Origin does not matter with same-origin", "POST", "/", &[H, ("sec-fetch-site", "same-origin"), ("origin", "null")], Ok(Rule::SecFetchSite)),
+        ("policy.md §5 (unsafe methods): unknown value counts as cross-site", "POST", "/", &[H, ("sec-fetch-site", "same-planet")], Err(CrossSiteRequest)),
+        ("policy.md §5 (unsafe methods): Sec-Fetch-Site decides, a matching Origin does not rescue", "POST", "/", &[H, ("sec-fetch-site", "cross-site"), ("origin", "https://example.com")], Err(CrossSiteRequest)),
+        ("policy.md §6: null Origin does not matter with same-origin", "POST", "/", &[H, ("sec-fetch-site", "same-origin"), ("origin", "null")], Ok(Rule::SecFetchSite)),
     ];
     check_policy(&Policy::default(), rows);
 }
@@ -99,13 +99,13 @@ fn go_bypass_table() {
         ("go: redirect to non-bypass path with ..", "POST", "/foo/../api/bar", &[H, A], Err(OriginMismatch)),
         ("go: wildcard bypass", "POST", "/only/123", &[H, A], Ok(Rule::Bypass)),
         ("go: non-wildcard", "POST", "/only/123/foo", &[H, A], Err(OriginMismatch)),
-        ("DESIGN §3.2: bypass never skips the Host check", "POST", "/bypass/", &[("host", "evil.example"), A], Err(HostNotAllowed)),
+        ("policy.md §4: bypass never skips the Host check", "POST", "/bypass/", &[("host", "evil.example"), A], Err(HostNotAllowed)),
     ];
     check_policy(&policy, rows);
 }
 
 /// tower-http 0.7 `test_middleware_origin_host_port_match`, mapped to our rule: ports compare as
-/// numbers with defaults from the Origin's scheme (DESIGN §3, as Go's scheme-blind host match).
+/// numbers with defaults from the Origin's scheme (policy.md, as Go's scheme-blind host match).
 #[test]
 fn origin_versus_authority_table() {
     use Rejection::*;
@@ -130,7 +130,7 @@ fn origin_versus_authority_table() {
         ("Go #78563: userinfo in Origin is malformed", "POST", "/", &[("host", "victim.example"), ("origin", "http://evil@victim.example")], Err(MalformedOrigin)),
         ("http origin on port 80", "POST", "/", &[("host", "example.com"), ("origin", "http://example.com")], Ok(Rule::Origin)),
         ("http origin vs host on 443", "POST", "/", &[("host", "example.com:443"), ("origin", "http://example.com")], Err(OriginMismatch)),
-        ("DESIGN §3: https://a:8080 matches Host a:8080 (scheme unknown over HTTP/1.1)", "POST", "/", &[("host", "a.example:8080"), ("origin", "http://a.example:8080")], Ok(Rule::Origin)),
+        ("policy.md (comparing an Origin): https://a:8080 matches Host a:8080 (scheme unknown over HTTP/1.1)", "POST", "/", &[("host", "a.example:8080"), ("origin", "http://a.example:8080")], Ok(Rule::Origin)),
         ("case-insensitive host", "POST", "/", &[("host", "EXAMPLE.com"), ("origin", "https://example.COM")], Ok(Rule::Origin)),
         ("trailing dot on the Host", "POST", "/", &[("host", "example.com."), ("origin", "https://example.com")], Ok(Rule::Origin)),
         ("IPv6 loopback", "POST", "/", &[("host", "[::1]:8188"), ("origin", "http://[::1]:8188")], Ok(Rule::Origin)),
@@ -164,9 +164,9 @@ fn resource_isolation_table() {
         ("web.dev 5: cross-site <script> (XSSI)", "GET", "/", &[H, (S, "cross-site"), (M, "no-cors"), (D, "script")], Err(CrossSiteResource)),
         ("web.dev 5: cross-site CORS fetch", "GET", "/", &[H, (S, "cross-site"), (M, "cors"), (D, "empty")], Err(CrossSiteResource)),
         ("web.dev 5: cross-site preflight", "OPTIONS", "/", &[H, (S, "cross-site"), (M, "cors"), (D, "empty"), ("origin", "https://evil.example")], Err(CrossSiteResource)),
-        ("DESIGN §3.5: unknown site value counts as cross-site", "GET", "/", &[H, (S, "weird"), (M, "no-cors"), (D, "image")], Err(CrossSiteResource)),
-        ("DESIGN §3.5: navigate without Dest is a navigation", "GET", "/", &[H, (S, "cross-site"), (M, "navigate")], Ok(Rule::Navigation)),
-        ("DESIGN §3.5: cross-site without Mode", "GET", "/", &[H, (S, "cross-site")], Err(CrossSiteResource)),
+        ("policy.md §5 (safe methods): unknown site value counts as cross-site", "GET", "/", &[H, (S, "weird"), (M, "no-cors"), (D, "image")], Err(CrossSiteResource)),
+        ("policy.md §5 (safe methods): navigate without Dest is a navigation", "GET", "/", &[H, (S, "cross-site"), (M, "navigate")], Ok(Rule::Navigation)),
+        ("policy.md §5 (safe methods): cross-site without Mode", "GET", "/", &[H, (S, "cross-site")], Err(CrossSiteResource)),
         ("unsafe methods follow §3.4 first", "POST", "/", &[H, (S, "cross-site"), (M, "navigate"), (D, "document")], Err(CrossSiteRequest)),
     ];
     check_policy(&policy, rows);
@@ -180,9 +180,9 @@ fn resource_isolation_table() {
     #[rustfmt::skip]
     let rows: &[PolicyRow] = &[
         ("web.dev 2: same-site allowed once opted in", "GET", "/", &[H, (S, "same-site"), (M, "cors"), (D, "empty")], Ok(Rule::SameSite)),
-        ("DESIGN §3.5: allowlisted Origin may fetch", "GET", "/", &[H, (S, "cross-site"), (M, "cors"), (D, "empty"), ("origin", "https://partner.example")], Ok(Rule::OriginAllowlist)),
-        ("DESIGN §3.5: allowlisted Origin may preflight", "OPTIONS", "/", &[H, (S, "cross-site"), (M, "cors"), (D, "empty"), ("origin", "https://partner.example")], Ok(Rule::OriginAllowlist)),
-        ("DESIGN §3.5: other Origin may not", "GET", "/", &[H, (S, "cross-site"), (M, "cors"), (D, "empty"), ("origin", "https://other.example")], Err(CrossSiteResource)),
+        ("policy.md §5 (safe methods): allowlisted Origin may fetch", "GET", "/", &[H, (S, "cross-site"), (M, "cors"), (D, "empty"), ("origin", "https://partner.example")], Ok(Rule::OriginAllowlist)),
+        ("policy.md §5 (safe methods): allowlisted Origin may preflight", "OPTIONS", "/", &[H, (S, "cross-site"), (M, "cors"), (D, "empty"), ("origin", "https://partner.example")], Ok(Rule::OriginAllowlist)),
+        ("policy.md §5 (safe methods): other Origin may not", "GET", "/", &[H, (S, "cross-site"), (M, "cors"), (D, "empty"), ("origin", "https://other.example")], Err(CrossSiteResource)),
     ];
     check_policy(&opted, rows);
 }
@@ -212,7 +212,7 @@ fn same_site_opt_in() {
     });
 }
 
-/// Host allowlist and RFC 9112 Host handling (DESIGN §3.1, §3.8).
+/// Host allowlist and RFC 9112 Host handling (policy.md §1).
 #[test]
 fn host_table() {
     use Rejection::*;
@@ -300,10 +300,10 @@ fn hostile_input() {
     let policy = Policy::default();
     #[rustfmt::skip]
     let rows: &[PolicyRow] = &[
-        ("DESIGN §6: duplicated Origin", "POST", "/", &[H, ("origin", "https://example.com"), ("origin", "https://example.com")], Err(DuplicateHeader(crossguard::Field::Origin))),
-        ("DESIGN §6: duplicated Sec-Fetch-Site", "POST", "/", &[H, ("sec-fetch-site", "same-origin"), ("sec-fetch-site", "same-origin")], Err(DuplicateHeader(crossguard::Field::SecFetchSite))),
-        ("DESIGN §6: duplicated Sec-Fetch-Mode", "GET", "/", &[H, ("sec-fetch-mode", "cors"), ("sec-fetch-mode", "cors")], Err(DuplicateHeader(crossguard::Field::SecFetchMode))),
-        ("DESIGN §6: duplicated Sec-Fetch-Dest", "GET", "/", &[H, ("sec-fetch-dest", "empty"), ("sec-fetch-dest", "image")], Err(DuplicateHeader(crossguard::Field::SecFetchDest))),
+        ("security.md: duplicated Origin", "POST", "/", &[H, ("origin", "https://example.com"), ("origin", "https://example.com")], Err(DuplicateHeader(crossguard::Field::Origin))),
+        ("security.md: duplicated Sec-Fetch-Site", "POST", "/", &[H, ("sec-fetch-site", "same-origin"), ("sec-fetch-site", "same-origin")], Err(DuplicateHeader(crossguard::Field::SecFetchSite))),
+        ("security.md: duplicated Sec-Fetch-Mode", "GET", "/", &[H, ("sec-fetch-mode", "cors"), ("sec-fetch-mode", "cors")], Err(DuplicateHeader(crossguard::Field::SecFetchMode))),
+        ("security.md: duplicated Sec-Fetch-Dest", "GET", "/", &[H, ("sec-fetch-dest", "empty"), ("sec-fetch-dest", "image")], Err(DuplicateHeader(crossguard::Field::SecFetchDest))),
         ("Origin with a path", "POST", "/", &[H, ("origin", "https://example.com/")], Err(MalformedOrigin)),
         ("Origin with a query", "POST", "/", &[H, ("origin", "https://example.com?x")], Err(MalformedOrigin)),
         ("Origin with userinfo", "POST", "/", &[H, ("origin", "http://evil@example.com")], Err(MalformedOrigin)),

@@ -1,0 +1,92 @@
+//! The layer as a server runs it: requests arrive with an extension map already (hyper and axum
+//! put their own values there), so the verdict costs one boxed insert. crossguard vs tower-http
+//! 0.7's csrf over the same ready inner service; and the decision's cost as unrelated header
+//! fields grow from a browser's 15 to 100 (hyper's default limit).
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::convert::Infallible;
+use std::future::{Ready, ready};
+use std::hint::black_box;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use crossguard::{GuardLayer, Policy, RequestHead};
+use http::{HeaderName, HeaderValue, Request, Response};
+use tower::{Layer, Service, service_fn};
+
+fn ok(_: Request<()>) -> Ready<Result<Response<String>, Infallible>> {
+    ready(Ok(Response::new(String::new())))
+}
+
+/// What hyper's server inserts into every request of a connection that allows upgrades.
+#[derive(Clone)]
+struct FromTheServer;
+
+fn served(mut request: Request<()>) -> Request<()> {
+    request.extensions_mut().insert(FromTheServer);
+    request
+}
+
+fn layer(c: &mut Criterion) {
+    let cases = [
+        ("same_origin_post", served(common::same_origin_post())),
+        ("cross_site_post", served(common::cross_site_post())),
+        ("navigation", served(common::navigation())),
+    ];
+    let default = Policy::default();
+    let local = Policy::local().build().unwrap();
+    let mut group = c.benchmark_group("served");
+    for (name, request) in &cases {
+        let mut guard_default = GuardLayer::new(default.clone()).layer(service_fn(ok));
+        let mut guard_local = GuardLayer::new(local.clone()).layer(service_fn(ok));
+        let mut csrf = tower_http::csrf::CsrfLayer::new().layer(service_fn(ok));
+        let mut bare = service_fn(ok);
+        let batch = || request.clone();
+        group.bench_function(format!("{name}/no_middleware"), |b| {
+            b.iter_batched(batch, |r| common::now(bare.call(r)), BatchSize::SmallInput)
+        });
+        group.bench_function(format!("{name}/tower_http_csrf"), |b| {
+            b.iter_batched(batch, |r| common::now(csrf.call(r)), BatchSize::SmallInput)
+        });
+        group.bench_function(format!("{name}/crossguard_default"), |b| {
+            b.iter_batched(
+                batch,
+                |r| common::now(guard_default.call(r)),
+                BatchSize::SmallInput,
+            )
+        });
+        group.bench_function(format!("{name}/crossguard_local"), |b| {
+            b.iter_batched(
+                batch,
+                |r| common::now(guard_local.call(r)),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+
+    let browser = common::same_origin_post();
+    let mut crowded = common::same_origin_post();
+    let extra = 100 - crowded.headers().len();
+    for i in 0..extra {
+        let name = HeaderName::try_from(format!("x-extra-{i}")).unwrap();
+        crowded
+            .headers_mut()
+            .insert(name, HeaderValue::from_static("an unrelated value"));
+    }
+    let mut group = c.benchmark_group("header_count");
+    for (name, request) in [
+        (format!("{}_fields", browser.headers().len()), &browser),
+        (format!("{}_fields", crowded.headers().len()), &crowded),
+    ] {
+        group.bench_function(format!("decision/{name}"), |b| {
+            b.iter(|| default.check(&RequestHead::from_request(black_box(request))))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, layer);
+criterion_main!(benches);

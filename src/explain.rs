@@ -1,5 +1,5 @@
-//! The explanation of a decision: for every check, in the order the policy runs it, what it saw
-//! and its outcome.
+//! The explanation of a decision ([`Explanation`](crate::Explanation)): for every check, in the
+//! order the policy runs it, what it saw and its outcome.
 //!
 //! The decision is written once, over a recorder. [`Policy::check`](crate::Policy::check)
 //! runs it with a recorder that does nothing (it compiles away), and
@@ -8,8 +8,8 @@
 
 use std::fmt;
 
-use crate::policy::{SecFetchDest, SecFetchMode, SecFetchSite};
-use crate::{Rejection, Verdict};
+use crate::Rejection;
+use crate::fetch::{SecFetchDest, SecFetchMode, SecFetchSite};
 
 /// A check the policy runs, in the order it first runs them ([`Check::ALL`]).
 ///
@@ -106,7 +106,7 @@ impl Check {
         )
     }
 
-    const fn index(self) -> usize {
+    pub(crate) const fn index(self) -> usize {
         self as usize
     }
 }
@@ -186,77 +186,6 @@ pub struct Step {
     pub outcome: Outcome,
 }
 
-/// How a policy decided a request: the result [`Policy::check`](crate::Policy::check) returns,
-/// and the outcome of every check.
-///
-/// ```
-/// use crossguard::explain::{Check, Finding, Outcome};
-/// use crossguard::{Policy, Rejection, RequestHead};
-/// use http::Request;
-///
-/// // A Vite dev-server proxy: same-origin by Fetch Metadata, Origin on another port.
-/// let request = Request::post("/api/prompt")
-///     .header("host", "localhost:8188")
-///     .header("origin", "http://localhost:5173")
-///     .header("sec-fetch-site", "same-origin")
-///     .body(())
-///     .unwrap();
-/// let explanation = Policy::local().build()?.explain(&RequestHead::from_request(&request));
-/// assert!(explanation.result().is_ok());
-/// assert_eq!(
-///     explanation.outcome(Check::SecFetchSite),
-///     Outcome::Allowed(Finding::Site(crossguard::policy::SecFetchSite::SameOrigin)),
-/// );
-/// assert_eq!(explanation.outcome(Check::Origin), Outcome::NotConsulted);
-/// assert_eq!(explanation.outcome(Check::Host), Outcome::Passed(Finding::HostAllowlisted));
-/// assert!(explanation.steps().all(|step| !step.check.is_handshake_field()));
-/// # Ok::<(), crossguard::ConfigError>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Explanation {
-    result: Result<Verdict, Rejection>,
-    outcomes: [Outcome; Check::ALL.len()],
-    handshake: bool,
-    bypass: bool,
-}
-
-impl Explanation {
-    /// What [`Policy::check`](crate::Policy::check) returns for the same request.
-    pub fn result(&self) -> &Result<Verdict, Rejection> {
-        &self.result
-    }
-
-    /// The outcome of one check.
-    #[must_use]
-    pub fn outcome(&self, check: Check) -> Outcome {
-        self.outcomes
-            .get(check.index())
-            .copied()
-            .unwrap_or(Outcome::NotReached)
-    }
-
-    /// Whether the request was judged as a WebSocket handshake.
-    #[must_use]
-    pub fn is_handshake(&self) -> bool {
-        self.handshake
-    }
-
-    /// The checks that apply to this request and policy, in decision order: the handshake fields
-    /// only for a handshake, the bypass only when the policy has one.
-    pub fn steps(&self) -> impl Iterator<Item = Step> + '_ {
-        Check::ALL
-            .into_iter()
-            .filter(|check| {
-                (self.handshake || !check.is_handshake_field())
-                    && (self.bypass || *check != Check::Bypass)
-            })
-            .map(|check| Step {
-                check,
-                outcome: self.outcome(check),
-            })
-    }
-}
-
 /// Where the decision records the outcome of each check.
 pub(crate) trait Recorder {
     /// Records (or overwrites) the outcome of `check`.
@@ -281,18 +210,9 @@ impl Record {
         }
     }
 
-    pub(crate) fn finish(
-        self,
-        result: Result<Verdict, Rejection>,
-        handshake: bool,
-        bypass: bool,
-    ) -> Explanation {
-        Explanation {
-            result,
-            outcomes: self.outcomes,
-            handshake,
-            bypass,
-        }
+    /// The outcome of every check, indexed as [`Check::ALL`].
+    pub(crate) fn into_outcomes(self) -> [Outcome; Check::ALL.len()] {
+        self.outcomes
     }
 }
 

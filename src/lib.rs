@@ -46,6 +46,7 @@
 mod authority;
 mod config_error;
 pub mod explain;
+mod fetch;
 mod fields;
 mod head;
 pub mod policy;
@@ -58,8 +59,8 @@ pub mod websocket;
 pub mod layer;
 
 pub use config_error::{ConfigError, DeflateMistake, HostMistake, OriginMistake, ProtocolMistake};
-pub use explain::Explanation;
 pub use head::RequestHead;
+pub use policy::Explanation;
 pub use policy::{Policy, PolicyBuilder, Preset};
 pub use rejection::{Field, Rejection};
 pub use rule::Rule;

@@ -7,9 +7,10 @@
 use http::Method;
 use http::header::HeaderValue;
 
-use super::{Config, Origin, SecFetchDest, SecFetchMode, SecFetchSite};
+use super::{Config, Origin};
 use crate::authority::{HostPort, authority};
 use crate::explain::{Check, Finding, Outcome, Recorder};
+use crate::fetch::{SecFetchDest, SecFetchMode, SecFetchSite};
 use crate::fields::{Fields, Lines};
 use crate::websocket;
 use crate::{Field, Rejection, RequestHead, Rule, Verdict};

@@ -18,7 +18,7 @@
 
 mod builder;
 mod decide;
-mod fetch;
+mod explanation;
 mod host;
 mod origin;
 
@@ -28,12 +28,13 @@ use std::sync::Arc;
 use http::{HeaderValue, Method, Request, Uri, request};
 
 pub use crate::authority::{Host, HostPort, MAX_AUTHORITY_LEN, MAX_HOST_LEN};
+pub use crate::fetch::{MAX_FETCH_METADATA_LEN, SecFetchDest, SecFetchMode, SecFetchSite};
 pub use builder::{PolicyBuilder, Preset};
-pub use fetch::{MAX_FETCH_METADATA_LEN, SecFetchDest, SecFetchMode, SecFetchSite};
+pub use explanation::Explanation;
 pub use host::HostAllowlist;
 pub use origin::{MAX_ORIGIN_LEN, Origin, OriginAllowlist};
 
-use crate::explain::{Explanation, Record};
+use crate::explain::Record;
 use crate::websocket::{self, WebSocketConfig};
 use crate::{Rejection, RequestHead, Verdict};
 
@@ -184,8 +185,9 @@ impl Policy {
     pub fn explain(&self, head: &RequestHead<'_>) -> Explanation {
         let mut record = Record::new();
         let result = decide::decide(&self.inner, head, &mut record);
-        record.finish(
+        Explanation::new(
             result,
+            record.into_outcomes(),
             websocket::is_handshake(head),
             self.inner.bypass.is_some(),
         )

@@ -7,18 +7,11 @@
 
 mod common;
 
-use std::convert::Infallible;
-use std::future::{Ready, ready};
 use std::hint::black_box;
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use crossguard::{GuardLayer, Policy, RequestHead};
-use http::{HeaderName, HeaderValue, Request, Response};
-use tower::{Layer, Service, service_fn};
-
-fn ok(_: Request<()>) -> Ready<Result<Response<String>, Infallible>> {
-    ready(Ok(Response::new(String::new())))
-}
+use criterion::{Criterion, criterion_group, criterion_main};
+use crossguard::{Policy, RequestHead};
+use http::{HeaderName, HeaderValue, Request};
 
 /// What hyper's server inserts into every request of a connection that allows upgrades.
 #[derive(Clone)]
@@ -39,31 +32,7 @@ fn layer(c: &mut Criterion) {
     let local = Policy::local().build().unwrap();
     let mut group = c.benchmark_group("served");
     for (name, request) in &cases {
-        let mut guard_default = GuardLayer::new(default.clone()).layer(service_fn(ok));
-        let mut guard_local = GuardLayer::new(local.clone()).layer(service_fn(ok));
-        let mut csrf = tower_http::csrf::CsrfLayer::new().layer(service_fn(ok));
-        let mut bare = service_fn(ok);
-        let batch = || request.clone();
-        group.bench_function(format!("{name}/no_middleware"), |b| {
-            b.iter_batched(batch, |r| common::now(bare.call(r)), BatchSize::SmallInput)
-        });
-        group.bench_function(format!("{name}/tower_http_csrf"), |b| {
-            b.iter_batched(batch, |r| common::now(csrf.call(r)), BatchSize::SmallInput)
-        });
-        group.bench_function(format!("{name}/crossguard_default"), |b| {
-            b.iter_batched(
-                batch,
-                |r| common::now(guard_default.call(r)),
-                BatchSize::SmallInput,
-            )
-        });
-        group.bench_function(format!("{name}/crossguard_local"), |b| {
-            b.iter_batched(
-                batch,
-                |r| common::now(guard_local.call(r)),
-                BatchSize::SmallInput,
-            )
-        });
+        common::layer_rows(&mut group, name, request, &default, &local);
     }
     group.finish();
 

@@ -11,7 +11,14 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use http::{Request, Version};
+use std::convert::Infallible;
+use std::future::{Ready, ready};
+
+use criterion::BatchSize;
+use criterion::measurement::WallTime;
+use crossguard::{GuardLayer, Policy};
+use http::{Request, Response, Version};
+use tower::{Layer as _, Service as _, service_fn};
 
 const CHROMIUM_COMMON: &[(&str, &str)] = &[
     ("host", "localhost:8188"),
@@ -127,4 +134,36 @@ pub fn now<F: Future>(future: F) -> F::Output {
         Poll::Ready(output) => output,
         Poll::Pending => panic!("the future was not ready"),
     }
+}
+
+fn ok(_: Request<()>) -> Ready<Result<Response<String>, Infallible>> {
+    ready(Ok(Response::new(String::new())))
+}
+
+/// `name/no_middleware`, `name/tower_http_csrf`, `name/crossguard_default` and
+/// `name/crossguard_local`: the request through each, over the same ready inner service.
+pub fn layer_rows(
+    group: &mut criterion::BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    request: &Request<()>,
+    default: &Policy,
+    local: &Policy,
+) {
+    let mut bare = service_fn(ok);
+    let mut csrf = tower_http::csrf::CsrfLayer::new().layer(service_fn(ok));
+    let mut guard_default = GuardLayer::new(default.clone()).layer(service_fn(ok));
+    let mut guard_local = GuardLayer::new(local.clone()).layer(service_fn(ok));
+    let batch = || request.clone();
+    group.bench_function(format!("{name}/no_middleware"), |b| {
+        b.iter_batched(batch, |r| now(bare.call(r)), BatchSize::SmallInput)
+    });
+    group.bench_function(format!("{name}/tower_http_csrf"), |b| {
+        b.iter_batched(batch, |r| now(csrf.call(r)), BatchSize::SmallInput)
+    });
+    group.bench_function(format!("{name}/crossguard_default"), |b| {
+        b.iter_batched(batch, |r| now(guard_default.call(r)), BatchSize::SmallInput)
+    });
+    group.bench_function(format!("{name}/crossguard_local"), |b| {
+        b.iter_batched(batch, |r| now(guard_local.call(r)), BatchSize::SmallInput)
+    });
 }

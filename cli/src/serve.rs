@@ -72,6 +72,21 @@ impl<B> ServeBody for B where
 {
 }
 
+/// Runs `task` on a multi-threaded runtime: the exit code it returns, or 1 when no runtime can be
+/// started.
+pub(crate) fn block_on(task: impl Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(task),
+        Err(err) => {
+            eprintln!("crossguard: cannot start the runtime: {err}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 /// Binds `config.listen`, prints `{name}: listening on http://ADDR{suffix}` once connections are
 /// accepted, and serves until SIGINT/SIGTERM. Exit code 0 after a graceful shutdown, 1 when the
 /// address cannot be bound.

@@ -77,16 +77,6 @@ pub(crate) fn run(args: &ForwardAuth) -> ExitCode {
         conventions,
         args.quiet,
     );
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("crossguard: cannot start the runtime: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
     if !args.listen.ip().is_loopback() {
         eprintln!(
             "crossguard: warning: listening on {}, not a loopback address: forward-auth trusts \
@@ -102,7 +92,7 @@ pub(crate) fn run(args: &ForwardAuth) -> ExitCode {
         quiet: args.quiet,
     };
     let banner = "crossguard forward-auth: listening on {addr}".to_owned();
-    runtime.block_on(serve::run(config, banner, move |_connection| {
+    serve::block_on(serve::run(config, banner, move |_connection| {
         service.clone()
     }))
 }

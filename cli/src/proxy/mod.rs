@@ -87,16 +87,6 @@ pub(crate) fn run(args: &Proxy) -> ExitCode {
         Ok(policy) => policy,
         Err(err) => return crate::fail(&err.to_string()),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("crossguard: cannot start the runtime: {err}");
-            return ExitCode::from(1);
-        }
-    };
     let quiet = args.quiet;
     let layer = GuardLayer::new(policy).on_report(move |report: &Report<'_>| {
         if !quiet {
@@ -125,7 +115,7 @@ pub(crate) fn run(args: &Proxy) -> ExitCode {
         connect_timeout: args.connect_timeout,
         response_timeout: args.response_timeout,
     };
-    runtime.block_on(async move {
+    serve::block_on(async move {
         let forwarder = Arc::new(Forwarder::new(forward_config));
         serve::run(
             serve_config,

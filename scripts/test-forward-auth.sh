@@ -11,26 +11,13 @@
 # starts is stopped by PID, also on failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/suite.sh
 
-sudo=()
-[ "$(id -u)" -eq 0 ] || sudo=(sudo)
 need=()
 [ -x /usr/sbin/nginx ] || need+=(nginx)
 [ -x /usr/bin/caddy ] || need+=(caddy)
 [ -x /usr/bin/chromium ] || need+=(chromium)
-if [ "${#need[@]}" -gt 0 ]; then
-    echo "installing Debian's ${need[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt_log=$(mktemp)
-    timeout 300 "${sudo[@]}" apt-get update -qq
-    if ! timeout 900 "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${need[@]}" >"$apt_log" 2>&1; then
-        tail -n 40 "$apt_log"
-        echo "apt-get install failed; finishing dpkg's work and trying once more"
-        timeout 300 "${sudo[@]}" dpkg --configure -a
-        timeout 900 "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 install -y -qq "${need[@]}" >"$apt_log" 2>&1 || { tail -n 40 "$apt_log"; exit 1; }
-    fi
-    rm -f "$apt_log"
-fi
+install_debian "${need[@]}"
 python=${PYTHON:-python3}
 if ! "$python" -c 'import jupyter_server, ipykernel' 2>/dev/null; then
     echo "installing jupyter_server and ipykernel"
@@ -48,29 +35,5 @@ fi
 
 cargo build --quiet --release -p crossguard-cli --locked
 
-pidfile=$(mktemp)
-suite=
-cleanup() {
-    local status=$?
-    if [ -n "$suite" ]; then
-        kill "$suite" 2>/dev/null || true
-        wait "$suite" 2>/dev/null || true
-    fi
-    # Whatever the suite could not stop itself (each PID leads its own process group).
-    local pid
-    while read -r pid; do
-        [ -n "$pid" ] && kill -KILL -- "-$pid" 2>/dev/null || true
-    done <"$pidfile"
-    rm -f "$pidfile"
-    exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-FA_PIDFILE="$pidfile" CROSSGUARD_BIN=target/release/crossguard PYTHON="$python" \
-    timeout --kill-after=10 420 node tests/forward_auth/run.mjs &
-suite=$!
-status=0
-wait "$suite" || status=$?
-suite=
-exit "$status"
+CROSSGUARD_BIN=target/release/crossguard PYTHON="$python" \
+    run_suite FA_PIDFILE 420 node tests/forward_auth/run.mjs

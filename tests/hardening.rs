@@ -358,6 +358,16 @@ fn allowlist_entries_and_boundaries() {
     origins.push("null").unwrap();
     assert!(!origins.is_empty());
 
+    // RFC 1035 §2.3.1: no empty label, leading, inner or (after the one root dot) trailing.
+    for bad in [".example.com", "a..b", "example.com..", "..", "[::1]."] {
+        assert_eq!(
+            HostPort::parse(bad.as_bytes()),
+            Err(Rejection::MalformedHost),
+            "{bad}"
+        );
+    }
+    assert!(HostPort::parse(b"a.b.").is_ok());
+
     // Length caps are inclusive: a value of exactly the cap is accepted, one byte more is not.
     let name = "a".repeat(MAX_HOST_LEN);
     assert!(

@@ -39,26 +39,42 @@ where
     elements(lines).any(|element| element.eq_ignore_ascii_case(token.as_bytes()))
 }
 
+/// RFC 9110 §5.6.2 `tchar`: `!#$%&'*+-.^_`|~`, digits and letters, one entry per byte value.
+// Built at compile time: `b as usize` is always below 256, and an out-of-range index here would
+// fail the build, never a request.
+#[allow(clippy::indexing_slicing)]
+const TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0u8;
+    loop {
+        table[b as usize] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        if b == u8::MAX {
+            break table;
+        }
+        b += 1;
+    }
+};
+
 /// RFC 9110 §5.6.2 `tchar`.
 pub(crate) fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'!' | b'#'
-                | b'$'
-                | b'%'
-                | b'&'
-                | b'\''
-                | b'*'
-                | b'+'
-                | b'-'
-                | b'.'
-                | b'^'
-                | b'_'
-                | b'`'
-                | b'|'
-                | b'~'
-        )
+    TCHAR.get(usize::from(b)).copied().unwrap_or(false)
 }
 
 /// Whether `bytes` is a non-empty RFC 9110 token.

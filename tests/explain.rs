@@ -186,3 +186,86 @@ fn pinned_explanations() {
         "no bypass configured: 13 of the 14 checks apply"
     );
 }
+
+/// The names a report prints, and which checks belong to a handshake.
+#[test]
+fn check_names_and_kinds() {
+    #[rustfmt::skip]
+    let rows: &[(Check, &str, bool)] = &[
+        (Check::Host, "Host", false),
+        (Check::Origin, "Origin", false),
+        (Check::SecFetchSite, "Sec-Fetch-Site", false),
+        (Check::SecFetchMode, "Sec-Fetch-Mode", false),
+        (Check::SecFetchDest, "Sec-Fetch-Dest", false),
+        (Check::HttpVersion, "HTTP version", true),
+        (Check::Upgrade, "Upgrade", true),
+        (Check::Method, "Method", true),
+        (Check::Connection, "Connection", true),
+        (Check::SecWebSocketKey, "Sec-WebSocket-Key", true),
+        (Check::SecWebSocketVersion, "Sec-WebSocket-Version", true),
+        (Check::SecWebSocketProtocol, "Sec-WebSocket-Protocol", true),
+        (Check::SecWebSocketExtensions, "Sec-WebSocket-Extensions", true),
+        (Check::Bypass, "Bypass", false),
+    ];
+    assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), Check::ALL);
+    for (check, name, handshake) in rows {
+        assert_eq!(check.as_str(), *name);
+        assert_eq!(check.to_string(), *name);
+        assert_eq!(check.is_handshake_field(), *handshake, "{name}");
+    }
+    // A handshake's explanation lists its eight fields; a plain request's does not.
+    let handshake = Request::get("/ws")
+        .header("host", "localhost:8188")
+        .header("upgrade", "websocket")
+        .header("connection", "upgrade")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+        .header("sec-websocket-version", "13")
+        .body(())
+        .unwrap();
+    let explanation = Policy::default().explain(&RequestHead::from_request(&handshake));
+    assert_eq!(
+        explanation
+            .steps()
+            .filter(|s| s.check.is_handshake_field())
+            .count(),
+        8
+    );
+    assert!(
+        explanation
+            .steps()
+            .all(|s| s.outcome != Outcome::NotReached)
+    );
+    let plain = Request::get("/")
+        .header("host", "localhost:8188")
+        .body(())
+        .unwrap();
+    let explanation = Policy::default().explain(&RequestHead::from_request(&plain));
+    assert_eq!(
+        explanation.steps().map(|s| s.check).collect::<Vec<_>>(),
+        [
+            Check::Host,
+            Check::Origin,
+            Check::SecFetchSite,
+            Check::SecFetchMode,
+            Check::SecFetchDest
+        ]
+    );
+}
+
+/// Only an allow or a refusal decides.
+#[test]
+fn decisive_outcomes() {
+    #[rustfmt::skip]
+    let rows: &[(Outcome, bool)] = &[
+        (Outcome::Allowed(Finding::SameOrigin), true),
+        (Outcome::Refused(Rejection::CrossSiteRequest), true),
+        (Outcome::Passed(Finding::HostAllowlisted), false),
+        (Outcome::NotDecisive(Finding::OriginNotAllowlisted), false),
+        (Outcome::NotConsulted, false),
+        (Outcome::Absent, false),
+        (Outcome::NotReached, false),
+    ];
+    for (outcome, decisive) in rows {
+        assert_eq!(outcome.is_decisive(), *decisive, "{outcome:?}");
+    }
+}

@@ -451,6 +451,24 @@ fn accessors() {
     );
     assert_eq!(config.protocols(), ["chat"]);
     assert_eq!(Policy::default().websocket(), &WebSocketConfig::default());
+    let chat = Policy::builder()
+        .websocket_protocol("chat")
+        .report_only(true)
+        .build()
+        .unwrap();
+    assert_eq!(chat.websocket().protocols(), ["chat"]);
+    assert!(chat.is_report_only());
+    assert!(!Policy::default().is_report_only());
+    let debug = format!("{chat:?}");
+    for field in [
+        "Policy",
+        "report_only: true",
+        "bypass: false",
+        "hosts: None",
+        "\"chat\"",
+    ] {
+        assert!(debug.contains(field), "{field} in {debug}");
+    }
 }
 
 /// An inner service that is never ready, or fails to get ready.

@@ -472,7 +472,7 @@ fn accessors() {
 }
 
 /// An inner service that is never ready, or fails to get ready.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 struct NotReady(bool);
 
 impl Service<Request<String>> for NotReady {
@@ -663,4 +663,117 @@ fn no_referrer_page_on_plain_http_is_refused() {
         ("Fetch Metadata decides over HTTPS", "POST", "/api/prompt", H11, &[("host", "myhost.lan:8188"), ("origin", "null"), ("sec-fetch-site", "same-origin")], Ok(Rule::SecFetchSite)),
     ];
     run(&policy, rows);
+}
+
+/// Handshake detection needs a handshake's own fields: `Sec-WebSocket-Version` alone makes a
+/// handshake only of an HTTP/2 (or HTTP/3) CONNECT whose `:protocol` is unknown.
+#[test]
+fn sec_websocket_version_alone_is_not_a_handshake() {
+    use crossguard::websocket::is_handshake;
+    #[rustfmt::skip]
+    let rows: &[(&str, &str, Version, bool)] = &[
+        ("RFC 6455 §4.2.1: an HTTP/1.1 GET with only the version field", "GET", H11, false),
+        ("RFC 6455 §4.2.1: an HTTP/1.1 CONNECT with only the version field", "CONNECT", H11, false),
+        ("RFC 8441 §4: an HTTP/2 GET is never an extended CONNECT", "GET", H2, false),
+        ("RFC 8441 §4: an HTTP/2 CONNECT with the version, :protocol unknown (fail closed)", "CONNECT", H2, true),
+    ];
+    for (source, method, version, want) in rows {
+        let uri = if *method == "CONNECT" && *version == H11 {
+            "localhost:8188"
+        } else {
+            "http://localhost:8188/ws"
+        };
+        let request = head(
+            method,
+            uri,
+            *version,
+            &[("host", "localhost:8188"), ("sec-websocket-version", "13")],
+        );
+        assert_eq!(
+            is_handshake(&RequestHead::from_request(&request)),
+            *want,
+            "{source}"
+        );
+    }
+}
+
+/// Builder steps keep what was set before them; the layer and the builder say what they hold.
+#[test]
+fn builder_steps_and_debug() {
+    let cross_site_image = head(
+        "GET",
+        "/view",
+        H11,
+        &[
+            ("host", "evil.example"),
+            ("sec-fetch-site", "cross-site"),
+            ("sec-fetch-mode", "no-cors"),
+            ("sec-fetch-dest", "image"),
+        ],
+    );
+    // `any_host` drops the Host allowlist only: resource isolation (from `local`) stays on.
+    let any_host = Policy::local().any_host().build().unwrap();
+    assert_eq!(
+        decide(&any_host, &cross_site_image),
+        Err(Rejection::CrossSiteResource)
+    );
+    let plain = head("GET", "/", H11, &[("host", "evil.example")]);
+    assert_eq!(decide(&any_host, &plain), Ok(Rule::SafeMethod));
+    // `deflate(None)` declines compression and keeps the rest.
+    let offer = head(
+        "GET",
+        "/chat",
+        H11,
+        &[
+            ("host", "server.example.com"),
+            ("upgrade", "websocket"),
+            ("connection", "Upgrade"),
+            ("sec-websocket-key", KEY),
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-protocol", "chat"),
+            ("sec-websocket-extensions", "permessage-deflate"),
+        ],
+    );
+    let no_deflate = Policy::builder()
+        .websocket_protocol("chat")
+        .deflate(None)
+        .build()
+        .unwrap();
+    let verdict = no_deflate
+        .check(&RequestHead::from_request(&offer))
+        .unwrap();
+    let handshake = verdict.handshake().unwrap();
+    assert_eq!(handshake.deflate(), None);
+    assert_eq!(handshake.protocol(), Some("chat"));
+
+    let builder = format!(
+        "{:?}",
+        Policy::local()
+            .allow_origin("https://app.example")
+            .report_only(true)
+    );
+    for field in [
+        "PolicyBuilder",
+        "\"loopback\"",
+        "\"https://app.example\"",
+        "report_only: true",
+        "resource_isolation: true",
+    ] {
+        assert!(builder.contains(field), "{field} in {builder}");
+    }
+    let layer = GuardLayer::new(Policy::builder().report_only(true).build().unwrap());
+    assert!(layer.policy().is_report_only());
+    let debug = format!("{layer:?}");
+    assert!(
+        debug.starts_with("GuardLayer")
+            && debug.contains("report_only: true")
+            && debug.contains("reporter: false"),
+        "{debug}"
+    );
+    let guard = layer.layer(NotReady(false));
+    let debug = format!("{guard:?}");
+    assert!(
+        debug.starts_with("Guard {") && debug.contains("inner: NotReady(false)"),
+        "{debug}"
+    );
 }

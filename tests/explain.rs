@@ -269,3 +269,76 @@ fn decisive_outcomes() {
         assert_eq!(outcome.is_decisive(), *decisive, "{outcome:?}");
     }
 }
+
+/// Under resource isolation a navigation is allowed by its `Sec-Fetch-Mode`; a plugin embed's
+/// `navigate` decides nothing, and `Sec-Fetch-Site` refuses.
+#[test]
+fn navigation_outcomes() {
+    use crossguard::policy::{SecFetchDest, SecFetchMode};
+    let local = Policy::local().build().unwrap();
+    let get = |dest: &str| {
+        Request::get("/view")
+            .header("host", "localhost:8188")
+            .header("sec-fetch-site", "cross-site")
+            .header("sec-fetch-mode", "navigate")
+            .header("sec-fetch-dest", dest)
+            .body(())
+            .unwrap()
+    };
+    let document = local.explain(&RequestHead::from_request(&get("document")));
+    assert_eq!(
+        document.outcome(Check::SecFetchMode),
+        Outcome::Allowed(Finding::Mode(SecFetchMode::Navigate))
+    );
+    assert_eq!(
+        document.outcome(Check::SecFetchDest),
+        Outcome::NotDecisive(Finding::Dest(SecFetchDest::Document))
+    );
+    assert_eq!(
+        document.outcome(Check::SecFetchSite),
+        Outcome::NotDecisive(Finding::Site(SecFetchSite::CrossSite))
+    );
+    let object = local.explain(&RequestHead::from_request(&get("object")));
+    assert_eq!(
+        object.outcome(Check::SecFetchMode),
+        Outcome::NotDecisive(Finding::Mode(SecFetchMode::Navigate))
+    );
+    assert_eq!(
+        object.outcome(Check::SecFetchDest),
+        Outcome::NotDecisive(Finding::Dest(SecFetchDest::Object))
+    );
+    assert_eq!(
+        object.outcome(Check::SecFetchSite),
+        Outcome::Refused(Rejection::CrossSiteResource)
+    );
+}
+
+/// Every Fetch Metadata value the Fetch Standard defines parses to its own variant (the
+/// explanation names it), others to `Unknown`/`Other`.
+#[test]
+fn fetch_metadata_values() {
+    use crossguard::policy::{SecFetchDest, SecFetchMode};
+    use http::HeaderValue;
+    let mode = |v: &'static str| SecFetchMode::parse(&HeaderValue::from_static(v)).unwrap();
+    #[rustfmt::skip]
+    let modes = [("navigate", SecFetchMode::Navigate), ("cors", SecFetchMode::Cors), ("no-cors", SecFetchMode::NoCors), ("same-origin", SecFetchMode::SameOrigin), ("websocket", SecFetchMode::WebSocket), ("webtransport", SecFetchMode::Unknown)];
+    for (value, want) in modes {
+        assert_eq!(mode(value), want, "Fetch Standard, request mode {value}");
+    }
+    let dest = |v: &'static str| SecFetchDest::parse(&HeaderValue::from_static(v)).unwrap();
+    #[rustfmt::skip]
+    let dests = [("document", SecFetchDest::Document), ("iframe", SecFetchDest::Frame), ("frame", SecFetchDest::Frame), ("object", SecFetchDest::Object), ("embed", SecFetchDest::Embed), ("image", SecFetchDest::Other), ("empty", SecFetchDest::Other)];
+    for (value, want) in dests {
+        assert_eq!(
+            dest(value),
+            want,
+            "Fetch Standard, request destination {value}"
+        );
+    }
+    let site = |v: &'static str| SecFetchSite::parse(&HeaderValue::from_static(v)).unwrap();
+    #[rustfmt::skip]
+    let sites = [("same-origin", SecFetchSite::SameOrigin), ("same-site", SecFetchSite::SameSite), ("cross-site", SecFetchSite::CrossSite), ("none", SecFetchSite::None), ("weird", SecFetchSite::Unknown)];
+    for (value, want) in sites {
+        assert_eq!(site(value), want, "Fetch Metadata, Sec-Fetch-Site {value}");
+    }
+}

@@ -240,6 +240,7 @@ fn check_names_and_kinds() {
         .body(())
         .unwrap();
     let explanation = Policy::default().explain(&RequestHead::from_request(&plain));
+    assert!(!explanation.is_handshake());
     assert_eq!(
         explanation.steps().map(|s| s.check).collect::<Vec<_>>(),
         [

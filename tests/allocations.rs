@@ -179,15 +179,16 @@ fn served(mut request: Request<()>) -> Request<()> {
 }
 
 /// The layer, with a ready inner service that answers with one header field, as services do:
-/// exactly one allocation for an allowed ordinary request (the boxed `Verdict` in the extensions)
-/// and none for the decision, for both presets (the `local` preset's `Vary` is a static value
-/// appended to the response's map). A refusal allocates only its response's map.
+/// exactly one allocation for an allowed ordinary request (the boxed `Verdict` in the extensions),
+/// none with `Verdicts::HandshakesAndReports`, and none for the decision, for both presets (the
+/// `local` preset's `Vary` is a static value appended to the response's map).
 #[test]
 fn layer_allocates_once_per_allowed_request() {
     use std::future::Future as _;
     use std::task::{Context, Poll, Waker};
 
     use crossguard::GuardLayer;
+    use crossguard::layer::Verdicts;
     use http::Response;
     use tower::{Layer as _, Service as _};
 
@@ -213,8 +214,14 @@ fn layer_allocates_once_per_allowed_request() {
         ))
     };
     let mut cx = Context::from_waker(Waker::noop());
-    for policy in [Policy::default(), Policy::local().build().unwrap()] {
-        let mut guard = GuardLayer::new(policy.clone()).layer(inner);
+    let settings = [(Verdicts::Every, 1), (Verdicts::HandshakesAndReports, 0)];
+    for (policy, (verdicts, added)) in [Policy::default(), Policy::local().build().unwrap()]
+        .into_iter()
+        .flat_map(|policy| settings.map(|setting| (policy.clone(), setting)))
+    {
+        let mut guard = GuardLayer::new(policy.clone())
+            .verdicts(verdicts)
+            .layer(inner);
         // The inner service's own allocations (its response map) happen with or without the guard.
         let (inner_count, _) = allocations(|| {
             let mut service = inner;
@@ -240,8 +247,8 @@ fn layer_allocates_once_per_allowed_request() {
         let (build, _) = allocations(post);
         assert_eq!(
             count,
-            inner_count - build + 1,
-            "{policy:?}: the guard adds exactly one allocation"
+            inner_count - build + added,
+            "{policy:?}, {verdicts:?}: the guard adds exactly {added} allocation(s)"
         );
     }
 }

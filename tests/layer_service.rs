@@ -15,11 +15,11 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use crossguard::layer::Report;
+use crossguard::layer::{Report, Verdicts};
 use crossguard::{GuardLayer, Policy, Rejection, Verdict};
 use http::{Request, Response, StatusCode, header};
 use http_body_util::BodyExt as _;
-use tower::{ServiceBuilder, ServiceExt as _};
+use tower::{Layer as _, ServiceBuilder, ServiceExt as _};
 
 fn app(policy: Policy, hits: Arc<AtomicUsize>) -> Router {
     Router::new()
@@ -314,4 +314,63 @@ async fn hyper_util_server_on_loopback() {
 
 fn bytes_of(text: String) -> hyper::body::Bytes {
     hyper::body::Bytes::from(text)
+}
+
+/// Which requests reach the service with a verdict, under each [`Verdicts`] setting: the rule,
+/// the handshake's accept value and the reported rejection as the service saw them.
+#[tokio::test]
+async fn verdicts_setting_decides_which_requests_carry_one() {
+    let seen = |verdict: Option<&Verdict>| match verdict {
+        None => "none".to_owned(),
+        Some(v) => format!(
+            "rule={} accept={:?} reported={:?}",
+            v.rule(),
+            v.handshake().and_then(|h| h.accept()).map(|a| a.as_str()),
+            v.reported().map(|r| r.reason())
+        ),
+    };
+    let service = tower::service_fn(move |request: Request<Body>| {
+        let text = seen(request.extensions().get::<Verdict>());
+        async move { Ok::<_, Infallible>(Response::new(Body::from(text))) }
+    });
+    let same_origin = || {
+        post_prompt(&[
+            ("host", "localhost:8188"),
+            ("sec-fetch-site", "same-origin"),
+        ])
+    };
+    let cross_site =
+        || post_prompt(&[("host", "localhost:8188"), ("sec-fetch-site", "cross-site")]);
+    let handshake = || {
+        Request::get("/ws")
+            .header("host", "localhost:8188")
+            .header("connection", "Upgrade")
+            .header("upgrade", "websocket")
+            .header("origin", "http://localhost:8188")
+            .header("sec-websocket-version", "13")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let enforcing = Policy::default();
+    let report_only = Policy::builder().report_only(true).build().unwrap();
+    let accept = "accept=Some(\"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\")";
+    #[rustfmt::skip]
+    let rows: [(&Policy, Verdicts, Request<Body>, String); 8] = [
+        (&enforcing, Verdicts::Every, same_origin(), "rule=sec_fetch_site accept=None reported=None".into()),
+        (&enforcing, Verdicts::HandshakesAndReports, same_origin(), "none".into()),
+        (&enforcing, Verdicts::Every, handshake(), format!("rule=websocket_origin {accept} reported=None")),
+        (&enforcing, Verdicts::HandshakesAndReports, handshake(), format!("rule=websocket_origin {accept} reported=None")),
+        (&report_only, Verdicts::Every, same_origin(), "rule=sec_fetch_site accept=None reported=None".into()),
+        (&report_only, Verdicts::HandshakesAndReports, same_origin(), "none".into()),
+        (&report_only, Verdicts::Every, cross_site(), "rule=sec_fetch_site accept=None reported=Some(\"cross_site_request\")".into()),
+        (&report_only, Verdicts::HandshakesAndReports, cross_site(), "rule=sec_fetch_site accept=None reported=Some(\"cross_site_request\")".into()),
+    ];
+    for (policy, verdicts, request, expected) in rows {
+        let layer = GuardLayer::new(policy.clone()).verdicts(verdicts);
+        let response = layer.layer(service).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(body_text(response).await, expected, "{verdicts:?}");
+    }
+    assert_eq!(Verdicts::default(), Verdicts::Every);
 }

@@ -2,6 +2,7 @@
 //! the service.
 //!
 //! - Allowed: the [`Verdict`] goes into the request's extensions and the service is called.
+//!   [`GuardLayer::verdicts`] can keep it for the requests that need one ([`Verdicts`]).
 //! - Refused: the service is **not** called; the response comes from the [`OnRejection`] handler
 //!   ([`DefaultRejection`] unless replaced) and carries the [`Rejection`] as an extension.
 //!   Rejections are responses, never service errors.
@@ -62,6 +63,35 @@ pub struct Report<'a> {
 
 type Reporter = Arc<dyn Fn(&Report<'_>) + Send + Sync>;
 
+/// Which allowed requests carry their [`Verdict`] in the extensions ([`GuardLayer::verdicts`]).
+///
+/// Inserting a value into a request's extensions boxes it, so a verdict costs one allocation and
+/// its free per request. A service that reads the verdict only to answer WebSocket handshakes,
+/// or to see what report-only mode would have refused, can skip it everywhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Verdicts {
+    /// Every allowed request carries its verdict: `Extension<Verdict>` always extracts.
+    #[default]
+    Every,
+    /// Only WebSocket handshakes ([`Verdict::handshake`]) and, in report-only mode, requests the
+    /// policy would have refused ([`Verdict::reported`]) carry their verdict. An ordinary allowed
+    /// request reaches the service with no [`Verdict`]: read it as `Option<Extension<Verdict>>`.
+    HandshakesAndReports,
+}
+
+impl Verdicts {
+    /// Whether `verdict` goes into the extensions.
+    fn keeps(self, verdict: &Verdict) -> bool {
+        match self {
+            Self::Every => true,
+            Self::HandshakesAndReports => {
+                verdict.handshake().is_some() || verdict.reported().is_some()
+            }
+        }
+    }
+}
+
 /// Applies a [`Policy`] in front of a service. `Clone` and cheap to clone.
 #[derive(Clone)]
 #[must_use]
@@ -69,6 +99,7 @@ pub struct GuardLayer<R = DefaultRejection> {
     policy: Policy,
     on_rejection: R,
     reporter: Option<Reporter>,
+    verdicts: Verdicts,
 }
 
 impl<R: fmt::Debug> fmt::Debug for GuardLayer<R> {
@@ -77,6 +108,7 @@ impl<R: fmt::Debug> fmt::Debug for GuardLayer<R> {
             .field("policy", &self.policy)
             .field("on_rejection", &self.on_rejection)
             .field("reporter", &self.reporter.is_some())
+            .field("verdicts", &self.verdicts)
             .finish()
     }
 }
@@ -95,6 +127,7 @@ impl GuardLayer {
             policy,
             on_rejection: DefaultRejection,
             reporter: None,
+            verdicts: Verdicts::Every,
         }
     }
 }
@@ -118,7 +151,43 @@ impl<R> GuardLayer<R> {
             policy: self.policy,
             on_rejection,
             reporter: self.reporter,
+            verdicts: self.verdicts,
         }
+    }
+
+    /// Chooses which allowed requests carry their [`Verdict`] ([`Verdicts::Every`] unless set).
+    ///
+    /// ```
+    /// use axum::{Extension, Router, routing::{any, post}};
+    /// use crossguard::layer::Verdicts;
+    /// use crossguard::{GuardLayer, Policy, Verdict};
+    /// use tower::ServiceExt as _;
+    /// use http::{Request, StatusCode};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = Router::new()
+    ///     .route("/api/prompt", post(|verdict: Option<Extension<Verdict>>| async move {
+    ///         assert!(verdict.is_none()); // an ordinary request: no verdict
+    ///         "queued"
+    ///     }))
+    ///     .route("/ws", any(|Extension(verdict): Extension<Verdict>| async move {
+    ///         // a handshake: its verdict is there, with the Handshake to answer
+    ///         verdict.handshake().is_some().to_string()
+    ///     }))
+    ///     .layer(GuardLayer::new(Policy::default()).verdicts(Verdicts::HandshakesAndReports));
+    ///
+    /// let post = Request::post("/api/prompt")
+    ///     .header("host", "localhost:8188")
+    ///     .header("sec-fetch-site", "same-origin")
+    ///     .body(axum::body::Body::empty())
+    ///     .unwrap();
+    /// assert_eq!(app.oneshot(post).await.unwrap().status(), StatusCode::OK);
+    /// # }
+    /// ```
+    pub fn verdicts(mut self, verdicts: Verdicts) -> Self {
+        self.verdicts = verdicts;
+        self
     }
 
     /// Calls `reporter` for every request a report-only policy would have refused.
@@ -210,7 +279,9 @@ where
                 if let Some(rejection) = verdict.reported() {
                     self.report(rejection, &request);
                 }
-                request.extensions_mut().insert::<Verdict>(verdict);
+                if self.layer.verdicts.keeps(&verdict) {
+                    request.extensions_mut().insert::<Verdict>(verdict);
+                }
                 ResponseFuture::inner(self.inner.call(request), vary)
             }
             Err(rejection) => {

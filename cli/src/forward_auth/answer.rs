@@ -14,6 +14,7 @@ use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use crossguard::layer::DefaultRejection;
+use crossguard::layer::Verdicts;
 use crossguard::{Guard, GuardLayer, Policy, Rejection, Verdict};
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
@@ -100,7 +101,10 @@ pub(crate) struct Judge {
 impl Judge {
     pub(crate) fn new(policy: Policy, deny_status: Option<DenyStatus>) -> Self {
         Self {
-            guard: GuardLayer::new(policy).layer(Allow),
+            // `Allow` reads a verdict only for handshakes and report-only refusals.
+            guard: GuardLayer::new(policy)
+                .verdicts(Verdicts::HandshakesAndReports)
+                .layer(Allow),
             deny_status,
         }
     }

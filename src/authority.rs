@@ -168,20 +168,17 @@ pub(crate) fn parse_host(host: &[u8]) -> Option<Host<'_>> {
     }
     // One pass: allowed bytes, no empty label, and whether it is all digits and dots.
     let mut numeric = true;
-    let mut label_start = true;
+    let mut previous = b'.'; // a leading dot would start with an empty label
     for &b in host {
-        match b {
-            b'.' if label_start => return None,
-            b'.' => label_start = true,
-            b'0'..=b'9' => label_start = false,
-            b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'_' | b'~' => {
-                numeric = false;
-                label_start = false;
-            }
+        match HOST_BYTES.get(usize::from(b)) {
+            Some(&DIGIT) => {}
+            Some(&DOT) if previous != b'.' => {}
+            Some(&NAME) => numeric = false,
             _ => return None,
         }
+        previous = b;
     }
-    if label_start {
+    if previous == b'.' {
         return None;
     }
     let text = std::str::from_utf8(host).ok()?;
@@ -190,6 +187,36 @@ pub(crate) fn parse_host(host: &[u8]) -> Option<Host<'_>> {
     }
     Some(Host::Name(text))
 }
+
+/// A byte that cannot appear in a host name.
+const NOT_HOST: u8 = 0;
+/// `0`-`9`.
+const DIGIT: u8 = 1;
+/// `.`, between labels.
+const DOT: u8 = 2;
+/// Letters, `-`, `_` and `~`.
+const NAME: u8 = 3;
+
+/// The class of each byte in a registered name, one entry per byte value (one load per byte).
+// Built at compile time: `b as usize` is always below 256, and an out-of-range index here would
+// fail the build, never a request.
+#[allow(clippy::indexing_slicing)]
+const HOST_BYTES: [u8; 256] = {
+    let mut table = [NOT_HOST; 256];
+    let mut b = 0u8;
+    loop {
+        table[b as usize] = match b {
+            b'0'..=b'9' => DIGIT,
+            b'.' => DOT,
+            b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'_' | b'~' => NAME,
+            _ => NOT_HOST,
+        };
+        if b == u8::MAX {
+            break table;
+        }
+        b += 1;
+    }
+};
 
 /// Parses a port. `strict` (for origins, which browsers serialise) refuses leading zeros and zero.
 pub(crate) fn parse_port(digits: &[u8], strict: bool) -> Option<u16> {

@@ -10,7 +10,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use http::{HeaderMap, Uri, Version, header};
+use http::{Uri, Version};
 
 use crate::Rejection;
 use crate::fields::Lines;
@@ -233,7 +233,7 @@ pub(crate) fn parse_port(digits: &[u8], strict: bool) -> Option<u16> {
 }
 
 /// Finds the authority of a request: the target's (HTTP/2 `:authority`, absolute-form) if it has
-/// one, else the single `Host` field.
+/// one, else the single `Host` field, given as the lines read already.
 ///
 /// Returns `Ok(None)` when there is none and none is required (HTTP/1.0, HTTP/2 without
 /// `:authority`).
@@ -245,15 +245,6 @@ pub(crate) fn parse_port(digits: &[u8], strict: bool) -> Option<u16> {
 /// [`Rejection::HostMismatch`] when `Host` and the target name different authorities;
 /// [`Rejection::MissingHost`] for an HTTP/1.1 request without `Host`, absolute-form or not
 /// (RFC 9112 §3.2).
-pub(crate) fn request_authority<'a>(
-    uri: &'a Uri,
-    version: Version,
-    headers: &'a HeaderMap,
-) -> Result<Option<HostPort<'a>>, Rejection> {
-    authority(uri, version, Lines::of(headers, &header::HOST))
-}
-
-/// [`request_authority`] from the `Host` lines already read.
 pub(crate) fn authority<'a>(
     uri: &'a Uri,
     version: Version,

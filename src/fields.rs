@@ -5,7 +5,10 @@
 //! default of 100, or any count another server allows) is read with one hashed lookup per field
 //! instead, so the cost stays flat however many unrelated fields it carries.
 
-use http::header::{HOST, ORIGIN, SEC_WEBSOCKET_KEY, UPGRADE};
+use http::header::{
+    CONNECTION, HOST, ORIGIN, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_PROTOCOL,
+    SEC_WEBSOCKET_VERSION, UPGRADE, ValueIter,
+};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// `Sec-Fetch-Site`.
@@ -41,6 +44,21 @@ impl<'a> Lines<'a> {
         }
     }
 
+    /// Whether the field is present.
+    pub(crate) fn is_present(self) -> bool {
+        !matches!(self, Self::None)
+    }
+
+    /// Every line of the field `name` of `headers`, in order: the one line read already, or (for a
+    /// repeated field, where lists may be spread over lines) all of them by lookup.
+    pub(crate) fn values(self, headers: &'a HeaderMap, name: HeaderName) -> Values<'a> {
+        match self {
+            Self::None => Values::One(None),
+            Self::One(value) => Values::One(Some(value)),
+            Self::Many => Values::All(headers.get_all(name).iter()),
+        }
+    }
+
     fn push(&mut self, value: &'a HeaderValue) {
         *self = match self {
             Self::None => Self::One(value),
@@ -49,8 +67,27 @@ impl<'a> Lines<'a> {
     }
 }
 
-/// The fields the policy reads, each as [`Lines`], and whether the WebSocket fields it detects
-/// handshakes by are present.
+/// The lines of a field, from [`Lines::values`].
+#[derive(Debug)]
+pub(crate) enum Values<'a> {
+    /// At most one line.
+    One(Option<&'a HeaderValue>),
+    /// Every line, by lookup.
+    All(ValueIter<'a, HeaderValue>),
+}
+
+impl<'a> Iterator for Values<'a> {
+    type Item = &'a HeaderValue;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Self::One(value) => value.take(),
+            Self::All(lines) => lines.next(),
+        }
+    }
+}
+
+/// The fields the policy reads, each as [`Lines`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Fields<'a> {
     pub(crate) host: Lines<'a>,
@@ -58,8 +95,31 @@ pub(crate) struct Fields<'a> {
     pub(crate) site: Lines<'a>,
     pub(crate) mode: Lines<'a>,
     pub(crate) dest: Lines<'a>,
-    pub(crate) upgrade: bool,
-    pub(crate) key: bool,
+    pub(crate) upgrade: Lines<'a>,
+    pub(crate) key: Lines<'a>,
+}
+
+/// The fields only a WebSocket handshake reads, besides `Upgrade` and `Sec-WebSocket-Key`: looked
+/// up when a request is a handshake, as comparing every line of every request against them would
+/// cost ordinary requests more than the lookups cost handshakes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct HandshakeFields<'a> {
+    pub(crate) connection: Lines<'a>,
+    pub(crate) version: Lines<'a>,
+    pub(crate) protocol: Lines<'a>,
+    pub(crate) extensions: Lines<'a>,
+}
+
+impl<'a> HandshakeFields<'a> {
+    /// Reads the handshake's fields of `headers` with one lookup each.
+    pub(crate) fn look_up(headers: &'a HeaderMap) -> Self {
+        Self {
+            connection: Lines::of(headers, &CONNECTION),
+            version: Lines::of(headers, &SEC_WEBSOCKET_VERSION),
+            protocol: Lines::of(headers, &SEC_WEBSOCKET_PROTOCOL),
+            extensions: Lines::of(headers, &SEC_WEBSOCKET_EXTENSIONS),
+        }
+    }
 }
 
 impl<'a> Fields<'a> {
@@ -70,21 +130,24 @@ impl<'a> Fields<'a> {
         }
         let mut fields = Self::default();
         for (name, value) in headers {
-            if *name == HOST {
-                fields.host.push(value);
+            let lines = if *name == HOST {
+                &mut fields.host
             } else if *name == ORIGIN {
-                fields.origin.push(value);
+                &mut fields.origin
             } else if *name == UPGRADE {
-                fields.upgrade = true;
+                &mut fields.upgrade
             } else if *name == SEC_WEBSOCKET_KEY {
-                fields.key = true;
+                &mut fields.key
             } else if *name == SEC_FETCH_SITE {
-                fields.site.push(value);
+                &mut fields.site
             } else if *name == SEC_FETCH_MODE {
-                fields.mode.push(value);
+                &mut fields.mode
             } else if *name == SEC_FETCH_DEST {
-                fields.dest.push(value);
-            }
+                &mut fields.dest
+            } else {
+                continue;
+            };
+            lines.push(value);
         }
         fields
     }
@@ -97,8 +160,8 @@ impl<'a> Fields<'a> {
             site: Lines::of(headers, &SEC_FETCH_SITE),
             mode: Lines::of(headers, &SEC_FETCH_MODE),
             dest: Lines::of(headers, &SEC_FETCH_DEST),
-            upgrade: headers.contains_key(UPGRADE),
-            key: headers.contains_key(SEC_WEBSOCKET_KEY),
+            upgrade: Lines::of(headers, &UPGRADE),
+            key: Lines::of(headers, &SEC_WEBSOCKET_KEY),
         }
     }
 }

@@ -71,10 +71,11 @@ impl<R: Recorder> Decision<'_, R> {
             dest: self.single(fields.dest, Field::SecFetchDest, Check::SecFetchDest)?,
             authority,
         };
-        if websocket::detect(head, fields.upgrade, fields.key) {
+        if websocket::detect(head, &fields) {
             // The Host was checked above, under the same rules as `websocket::verify`.
             *handshake = Some(websocket::validate(
                 head,
+                &fields,
                 &self.config.websocket,
                 self.recorder,
             )?);

@@ -36,8 +36,8 @@ mod field_list;
 mod protocol;
 
 use http::header::{
-    CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY,
-    SEC_WEBSOCKET_PROTOCOL, SEC_WEBSOCKET_VERSION, UPGRADE,
+    CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_PROTOCOL,
+    SEC_WEBSOCKET_VERSION, UPGRADE,
 };
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Version};
 
@@ -48,8 +48,9 @@ pub use deflate::{
 };
 pub use protocol::{MAX_PROTOCOL_HEADER_LEN, MAX_PROTOCOLS, select_protocol};
 
-use crate::authority::request_authority;
+use crate::authority::authority;
 use crate::explain::{Check, Finding, Outcome, Recorder};
+use crate::fields::{Fields, HandshakeFields, Lines};
 use crate::{ConfigError, ProtocolMistake, Rejection, RequestHead};
 
 /// The server's WebSocket settings: subprotocols in order of preference, and permessage-deflate.
@@ -215,26 +216,19 @@ impl Handshake {
 /// ```
 #[must_use]
 pub fn is_handshake(head: &RequestHead<'_>) -> bool {
-    let headers = head.headers();
-    detect(
-        head,
-        headers.contains_key(UPGRADE),
-        headers.contains_key(SEC_WEBSOCKET_KEY),
-    )
+    detect(head, &Fields::read(head.headers()))
 }
 
-/// [`is_handshake`], knowing already whether `Upgrade` and `Sec-WebSocket-Key` are present.
-pub(crate) fn detect(head: &RequestHead<'_>, upgrade: bool, key: bool) -> bool {
+/// [`is_handshake`], from the fields read already.
+pub(crate) fn detect(head: &RequestHead<'_>, fields: &Fields<'_>) -> bool {
     let headers = head.headers();
-    if key {
+    if fields.key.is_present() {
         return true;
     }
-    if upgrade {
-        let lines = headers.get_all(UPGRADE);
-        if field_list::contains_token(&lines, "websocket")
-            || lines
-                .iter()
-                .any(|value| field_list::contains_ignore_case(value.as_bytes(), b"websocket"))
+    if fields.upgrade.is_present() {
+        let lines = || fields.upgrade.values(headers, UPGRADE);
+        if field_list::contains_token(lines(), "websocket")
+            || lines().any(|value| field_list::contains_ignore_case(value.as_bytes(), b"websocket"))
         {
             return true;
         }
@@ -266,8 +260,9 @@ pub(crate) fn detect(head: &RequestHead<'_>, upgrade: bool, key: bool) -> bool {
 ///
 /// The first failing check, in the order of the table.
 pub fn verify(head: &RequestHead<'_>, config: &WebSocketConfig) -> Result<Handshake, Rejection> {
-    request_authority(head.uri(), head.version(), head.headers())?;
-    validate(head, config, &mut ())
+    let fields = Fields::read(head.headers());
+    authority(head.uri(), head.version(), fields.host)?;
+    validate(head, &fields, config, &mut ())
 }
 
 /// Records a handshake check's result and passes it on.
@@ -290,11 +285,14 @@ fn step<R: Recorder>(
 /// after its own Host check.
 pub(crate) fn validate<R: Recorder>(
     head: &RequestHead<'_>,
+    fields: &Fields<'_>,
     config: &WebSocketConfig,
     recorder: &mut R,
 ) -> Result<Handshake, Rejection> {
     let headers = head.headers();
-    let upgrade_websocket = field_list::contains_token(headers.get_all(UPGRADE), "websocket");
+    let handshake = HandshakeFields::look_up(headers);
+    let upgrade_websocket =
+        field_list::contains_token(fields.upgrade.values(headers, UPGRADE), "websocket");
     let accept = if head.version() >= Version::HTTP_2 {
         // Connection-specific fields are forbidden in HTTP/2 (RFC 9113 §8.2.2).
         let version = if upgrade_websocket {
@@ -341,34 +339,35 @@ pub(crate) fn validate<R: Recorder>(
             Err(Rejection::WebSocketMethodNotAllowed)
         };
         step(recorder, Check::Method, method)?;
-        let connection = if field_list::contains_token(headers.get_all(CONNECTION), "upgrade") {
+        let connection = handshake.connection.values(headers, CONNECTION);
+        let connection = if field_list::contains_token(connection, "upgrade") {
             Ok(())
         } else {
             Err(Rejection::WebSocketConnection)
         };
         step(recorder, Check::Connection, connection)?;
-        let mut keys = headers.get_all(SEC_WEBSOCKET_KEY).iter();
-        let key = match (keys.next(), keys.next()) {
-            (Some(key), None) if is_valid_key(key.as_bytes()) => Ok(key),
+        let key = match fields.key {
+            Lines::One(key) if is_valid_key(key.as_bytes()) => Ok(key),
             _ => Err(Rejection::InvalidWebSocketKey),
         };
         step(recorder, Check::SecWebSocketKey, key.map(|_| ()))?;
         key.ok().map(|key| accept_key(key.as_bytes()))
     };
-    let mut versions = headers.get_all(SEC_WEBSOCKET_VERSION).iter();
-    let version = match (versions.next(), versions.next()) {
-        (Some(version), None) if version == "13" => Ok(()),
+    let version = match handshake.version {
+        Lines::One(version) if version == "13" => Ok(()),
         _ => Err(Rejection::UnsupportedWebSocketVersion),
     };
     step(recorder, Check::SecWebSocketVersion, version)?;
-    let offered = headers.get_all(SEC_WEBSOCKET_PROTOCOL);
+    let offered = handshake.protocol.values(headers, SEC_WEBSOCKET_PROTOCOL);
     let protocol = select_protocol(offered, &config.protocols).map(Option::<&HeaderValue>::cloned);
     step(
         recorder,
         Check::SecWebSocketProtocol,
         protocol.as_ref().map(|_| ()).map_err(|r| *r),
     )?;
-    let offered = headers.get_all(SEC_WEBSOCKET_EXTENSIONS);
+    let offered = handshake
+        .extensions
+        .values(headers, SEC_WEBSOCKET_EXTENSIONS);
     let deflate = negotiate_deflate(offered, config.deflate.as_ref());
     step(recorder, Check::SecWebSocketExtensions, deflate.map(|_| ()))?;
     Ok(Handshake {

@@ -10,17 +10,21 @@ command -v valgrind >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=nonint
 bin=$(bash scripts/build-harness.sh request_loop)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-for mode in none default local; do
+for mode in none tower-http-csrf default local default-lean local-lean; do
     valgrind --tool=callgrind --callgrind-out-file="$out/$mode" \
         "$bin" "$mode" "$count" >/dev/null 2>"$out/$mode.log"
 done
 total() { grep -E '^(summary|totals):' "$out/$1" | head -1 | awk '{print $2}'; }
-python3 - "$count" "$(total none)" "$(total default)" "$(total local)" <<'PY'
+python3 - "$count" "$(total none)" "$(total tower-http-csrf)" "$(total default)" "$(total local)" \
+    "$(total default-lean)" "$(total local-lean)" <<'PY'
 import sys
-count, none, default, local = (int(x) for x in sys.argv[1:])
+count, none, csrf, default, local, default_lean, local_lean = (int(x) for x in sys.argv[1:])
 print(f"requests: {count} (same-origin Chromium POST through an axum Router, in process)")
-print(f"no guard:               {none / count:8.0f} instructions per request")
-for name, total in (("guard, default preset", default), ("guard, local preset", local)):
+print(f"no layer: {none / count:.0f} instructions per request")
+for name, total in (("tower-http csrf", csrf),
+                    ("guard, default preset", default), ("guard, local preset", local),
+                    ("guard, default preset, Verdicts::HandshakesAndReports", default_lean),
+                    ("guard, local preset, Verdicts::HandshakesAndReports", local_lean)):
     print(f"{name}: {total / count:8.0f} instructions per request, "
           f"+{(total - none) / count:.0f} ({100 * (total - none) / none:.1f}%), "
           f"throughput ratio {none / total:.4f}")

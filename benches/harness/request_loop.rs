@@ -4,7 +4,9 @@
 //!
 //! ```sh
 //! bash scripts/callgrind.sh                  # REQUESTS=20000 by default
-//! request_loop MODE [COUNT]                  # MODE: local, default, or anything else for none
+//! request_loop MODE [COUNT]                  # MODE: local, default, local-lean, default-lean,
+//!                                            # tower-http-csrf, no-op-layer, or anything
+//!                                            # else for none
 //! cargo bench --bench request_loop           # a short run of every mode, then exit
 //! ```
 //!
@@ -14,6 +16,7 @@
 use axum::Router;
 use axum::body::Body;
 use axum::routing::post;
+use crossguard::layer::Verdicts;
 use crossguard::{GuardLayer, Policy};
 use http::{Request, StatusCode};
 use tower::ServiceExt as _;
@@ -54,10 +57,18 @@ fn request() -> Request<Body> {
 fn run(mode: &str, count: usize) -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new().route("/api/prompt", post(|| async { "{\"prompt_id\":1}" }));
     // `local`: Host allowlist + resource isolation (responses gain `Vary`); `default`: CSRF and
-    // WebSocket checks only; anything else: no guard.
-    let app = match mode {
-        "local" => app.layer(GuardLayer::new(Policy::local().build()?)),
-        "default" => app.layer(GuardLayer::new(Policy::default())),
+    // WebSocket checks only; either with `-lean`: a verdict only for handshakes and reports
+    // (`Verdicts::HandshakesAndReports`); `tower-http-csrf`: tower-http's CSRF layer; `no-op-layer`:
+    // a layer that passes the request on, for what any layer costs in axum; anything else: none.
+    let (preset, verdicts) = match mode.strip_suffix("-lean") {
+        Some(preset) => (preset, Verdicts::HandshakesAndReports),
+        None => (mode, Verdicts::Every),
+    };
+    let app = match preset {
+        "tower-http-csrf" => app.layer(tower_http::csrf::CsrfLayer::new()),
+        "no-op-layer" => app.layer(tower::util::MapRequestLayer::new(|r: Request<Body>| r)),
+        "local" => app.layer(GuardLayer::new(Policy::local().build()?).verdicts(verdicts)),
+        "default" => app.layer(GuardLayer::new(Policy::default()).verdicts(verdicts)),
         _ => app,
     };
     // As `axum::serve` does once: turn the handlers into routes with their layers applied, so the
@@ -85,8 +96,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         [mode] if mode != "--bench" => run(mode, 20_000),
         [mode, count, ..] if !args.iter().any(|arg| arg == "--bench") => run(mode, count.parse()?),
         // No arguments, or run by `cargo bench`.
-        _ => ["none", "default", "local"]
-            .into_iter()
-            .try_for_each(|mode| run(mode, SHORT)),
+        _ => [
+            "none",
+            "no-op-layer",
+            "tower-http-csrf",
+            "default",
+            "local",
+            "default-lean",
+            "local-lean",
+        ]
+        .into_iter()
+        .try_for_each(|mode| run(mode, SHORT)),
     }
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Counts instructions (valgrind --tool=callgrind) for the same in-process request loop through an
-# axum app with and without the guard (benches/harness/request_loop.rs), and prints the ratio.
+# axum app with and without the guard (benches/harness/request_loop.rs), and prints the ratio,
+# beside a layer that does nothing and tower-http's CSRF layer in the same loop.
 # Instruction counts are deterministic for the same binary and input, unlike timings on a shared
 # machine.
 set -euo pipefail
@@ -10,18 +11,18 @@ command -v valgrind >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=nonint
 bin=$(bash scripts/build-harness.sh request_loop)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-for mode in none tower-http-csrf default local default-lean local-lean; do
+for mode in none no-op-layer tower-http-csrf default local default-lean local-lean; do
     valgrind --tool=callgrind --callgrind-out-file="$out/$mode" \
         "$bin" "$mode" "$count" >/dev/null 2>"$out/$mode.log"
 done
 total() { grep -E '^(summary|totals):' "$out/$1" | head -1 | awk '{print $2}'; }
-python3 - "$count" "$(total none)" "$(total tower-http-csrf)" "$(total default)" "$(total local)" \
+python3 - "$count" "$(total none)" "$(total no-op-layer)" "$(total tower-http-csrf)" "$(total default)" "$(total local)" \
     "$(total default-lean)" "$(total local-lean)" <<'PY'
 import sys
-count, none, csrf, default, local, default_lean, local_lean = (int(x) for x in sys.argv[1:])
+count, none, noop, csrf, default, local, default_lean, local_lean = (int(x) for x in sys.argv[1:])
 print(f"requests: {count} (same-origin Chromium POST through an axum Router, in process)")
 print(f"no layer: {none / count:.0f} instructions per request")
-for name, total in (("tower-http csrf", csrf),
+for name, total in (("a layer that does nothing", noop), ("tower-http csrf", csrf),
                     ("guard, default preset", default), ("guard, local preset", local),
                     ("guard, default preset, Verdicts::HandshakesAndReports", default_lean),
                     ("guard, local preset, Verdicts::HandshakesAndReports", local_lean)):

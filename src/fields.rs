@@ -102,7 +102,7 @@ pub(crate) struct Fields<'a> {
 /// The fields only a WebSocket handshake reads, besides `Upgrade` and `Sec-WebSocket-Key`: looked
 /// up when a request is a handshake, as comparing every line of every request against them would
 /// cost ordinary requests more than the lookups cost handshakes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct HandshakeFields<'a> {
     pub(crate) connection: Lines<'a>,
     pub(crate) version: Lines<'a>,

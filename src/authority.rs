@@ -102,8 +102,7 @@ impl<'a> HostPort<'a> {
         if value.len() > MAX_AUTHORITY_LEN {
             return Err(Rejection::MalformedHost);
         }
-        let (host, port) = split_host_port(value).ok_or(Rejection::MalformedHost)?;
-        let host = parse_host(host).ok_or(Rejection::MalformedHost)?;
+        let (host, port) = parse_host_port(value).ok_or(Rejection::MalformedHost)?;
         let port = match port {
             None | Some(b"") => None,
             Some(digits) => Some(parse_port(digits, false).ok_or(Rejection::MalformedHost)?),
@@ -132,60 +131,75 @@ impl<'a> HostPort<'a> {
 /// Splits `host[:port]`, keeping IPv6 brackets with the host. `None` when a `:` appears where no
 /// port can be.
 pub(crate) fn split_host_port(value: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
-    if value.first() == Some(&b'[') {
-        let close = value.iter().position(|&b| b == b']')?;
-        let (host, rest) = value.split_at(close.checked_add(1)?);
-        match rest.split_first() {
-            None => Some((host, None)),
-            Some((b':', port)) => Some((host, Some(port))),
-            Some(_) => None,
-        }
+    let end = if value.first() == Some(&b'[') {
+        value.iter().position(|&b| b == b']')?.checked_add(1)?
     } else {
-        match value.iter().position(|&b| b == b':') {
-            None => Some((value, None)),
-            Some(colon) => {
-                let (host, rest) = value.split_at(colon);
-                let port = rest.get(1..)?;
-                Some((host, Some(port)))
-            }
-        }
+        value.iter().position(|&b| b == b':').unwrap_or(value.len())
+    };
+    split_at_port(value, end)
+}
+
+/// Splits `value` at `end`, where its host ends: nothing or `:port` must follow.
+fn split_at_port(value: &[u8], end: usize) -> Option<(&[u8], Option<&[u8]>)> {
+    let (host, rest) = value.split_at_checked(end)?;
+    match rest.split_first() {
+        None => Some((host, None)),
+        Some((b':', port)) => Some((host, Some(port))),
+        Some(_) => None,
     }
 }
 
 /// Parses a host: a bracketed IPv6 literal, a dotted-quad IPv4 address or a registered name of
-/// letters, digits, `-`, `.`, `_` and `~`. Names made only of digits and dots that are not a
-/// dotted quad (`127.1`, `0177.0.0.1`) are refused: browsers never send them and they are read as
-/// addresses by some resolvers.
+/// letters, digits, `-`, `.`, `_` and `~`, with at most one trailing dot. Names made only of
+/// digits and dots that are not a dotted quad (`127.1`, `0177.0.0.1`) are refused: browsers never
+/// send them and they are read as addresses by some resolvers.
 pub(crate) fn parse_host(host: &[u8]) -> Option<Host<'_>> {
-    if let Some(inner) = host.strip_prefix(b"[") {
-        let inner = inner.strip_suffix(b"]")?;
+    match parse_host_port(host)? {
+        (host, None) => Some(host),
+        (_, Some(_)) => None,
+    }
+}
+
+/// Parses `host[:port]` as [`parse_host`] parses the host, leaving the port's digits (after the
+/// `:`) to the caller. A name or an address is read in one pass that stops at the `:`.
+pub(crate) fn parse_host_port(value: &[u8]) -> Option<(Host<'_>, Option<&[u8]>)> {
+    if value.first() == Some(&b'[') {
+        let (host, port) = split_host_port(value)?;
+        let inner = host.get(1..host.len().checked_sub(1)?)?;
         let text = std::str::from_utf8(inner).ok()?;
-        return text.parse::<Ipv6Addr>().ok().map(Host::Ipv6);
+        return Some((Host::Ipv6(text.parse::<Ipv6Addr>().ok()?), port));
     }
-    let host = host.strip_suffix(b".").unwrap_or(host);
-    if host.is_empty() || host.len() > MAX_HOST_LEN {
-        return None;
-    }
-    // One pass: allowed bytes, no empty label, and whether it is all digits and dots.
+    // One pass up to the port: allowed bytes, no empty label, and whether it is all digits and
+    // dots.
     let mut numeric = true;
     let mut previous = b'.'; // a leading dot would start with an empty label
-    for &b in host {
+    let mut end = value.len();
+    for (i, &b) in value.iter().enumerate() {
         match HOST_BYTES.get(usize::from(b)) {
             Some(&DIGIT) => {}
             Some(&DOT) if previous != b'.' => {}
             Some(&NAME) => numeric = false,
+            Some(&COLON) => {
+                end = i;
+                break;
+            }
             _ => return None,
         }
         previous = b;
     }
-    if previous == b'.' {
+    let (host, port) = split_at_port(value, end)?;
+    // One trailing dot is the same name; the loop refused any other empty label.
+    let host = host.strip_suffix(b".").unwrap_or(host);
+    if host.is_empty() || host.len() > MAX_HOST_LEN {
         return None;
     }
     let text = std::str::from_utf8(host).ok()?;
-    if numeric {
-        return text.parse::<Ipv4Addr>().ok().map(Host::Ipv4);
-    }
-    Some(Host::Name(text))
+    let host = if numeric {
+        Host::Ipv4(text.parse::<Ipv4Addr>().ok()?)
+    } else {
+        Host::Name(text)
+    };
+    Some((host, port))
 }
 
 /// A byte that cannot appear in a host name.
@@ -196,6 +210,8 @@ const DIGIT: u8 = 1;
 const DOT: u8 = 2;
 /// Letters, `-`, `_` and `~`.
 const NAME: u8 = 3;
+/// `:`, before the port.
+const COLON: u8 = 4;
 
 /// The class of each byte in a registered name, one entry per byte value (one load per byte).
 // Built at compile time: `b as usize` is always below 256, and an out-of-range index here would
@@ -209,6 +225,7 @@ const HOST_BYTES: [u8; 256] = {
             b'0'..=b'9' => DIGIT,
             b'.' => DOT,
             b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'_' | b'~' => NAME,
+            b':' => COLON,
             _ => NOT_HOST,
         };
         if b == u8::MAX {
@@ -289,5 +306,83 @@ pub(crate) fn default_port(scheme: &str) -> Option<u16> {
         Some(443)
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The host rules written the plain way: split at the port, strip one trailing dot, then
+    /// check the bytes and the labels.
+    fn reference(value: &[u8]) -> Option<(Host<'_>, Option<&[u8]>)> {
+        let (host, port) = split_host_port(value)?;
+        if let Some(inner) = host.strip_prefix(b"[") {
+            let text = std::str::from_utf8(inner.strip_suffix(b"]")?).ok()?;
+            return Some((Host::Ipv6(text.parse().ok()?), port));
+        }
+        let name = host.strip_suffix(b".").unwrap_or(host);
+        let text = std::str::from_utf8(name).ok()?;
+        let allowed = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~');
+        if name.is_empty()
+            || name.len() > MAX_HOST_LEN
+            || text
+                .split('.')
+                .any(|label| label.is_empty() || !label.bytes().all(allowed))
+        {
+            return None;
+        }
+        if text.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+            return Some((Host::Ipv4(text.parse().ok()?), port));
+        }
+        Some((Host::Name(text), port))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+
+        /// The one pass agrees with the plain rules on every input, near-valid ones included.
+        #[test]
+        fn one_pass_agrees_with_the_plain_rules(value in "[a-c0-2.:\\[\\]_~@ -]{0,12}|\\[[0-9a-f:.]{0,16}\\](:[0-9]{0,6})?|[0-9.]{0,16}(:[0-9]{0,6})?") {
+            prop_assert_eq!(parse_host_port(value.as_bytes()), reference(value.as_bytes()), "{:?}", value);
+        }
+    }
+
+    #[test]
+    fn edge_cases_agree() {
+        let long = format!("{}.", "a".repeat(MAX_HOST_LEN));
+        let longest = "a".repeat(MAX_HOST_LEN);
+        for value in [
+            "",
+            ".",
+            "..",
+            ":",
+            ":80",
+            "a.",
+            "a..",
+            ".a",
+            "a.:80",
+            "a:",
+            "a:b:c",
+            "127.0.0.1.",
+            "127.1",
+            "[::1]",
+            "[::1]:",
+            "[::1]x",
+            "[::1",
+            "[]",
+            long.as_str(),
+            longest.as_str(),
+        ] {
+            assert_eq!(
+                parse_host_port(value.as_bytes()),
+                reference(value.as_bytes()),
+                "{value:?}"
+            );
+        }
+        assert_eq!(parse_host(b"a:"), None);
+        assert_eq!(parse_host(b"LocalHost."), Some(Host::Name("LocalHost")));
     }
 }

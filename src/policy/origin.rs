@@ -6,7 +6,7 @@
 //! sends and is refused as malformed.
 
 use crate::authority::{
-    Host, HostPort, default_port, ends_with_label, parse_host, parse_port, split_host_port,
+    Host, HostPort, default_port, ends_with_label, parse_host_port, parse_port,
 };
 use crate::policy::host::{HostBuf, is_public_suffix};
 use crate::{ConfigError, OriginMistake, Rejection};
@@ -73,8 +73,7 @@ impl<'a> Origin<'a> {
             return Err(Rejection::MalformedOrigin);
         }
         let scheme = std::str::from_utf8(scheme).map_err(|_| Rejection::MalformedOrigin)?;
-        let (host, port) = split_host_port(authority).ok_or(Rejection::MalformedOrigin)?;
-        let host = parse_host(host).ok_or(Rejection::MalformedOrigin)?;
+        let (host, port) = parse_host_port(authority).ok_or(Rejection::MalformedOrigin)?;
         let port = match port {
             None => None,
             Some(digits) => Some(parse_port(digits, true).ok_or(Rejection::MalformedOrigin)?),

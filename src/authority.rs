@@ -38,7 +38,8 @@ impl Host<'_> {
     #[must_use]
     pub fn same_as(&self, other: &Host<'_>) -> bool {
         match (self, other) {
-            (Host::Name(a), Host::Name(b)) => a.eq_ignore_ascii_case(b),
+            // Browsers send the same case in `Host` and `Origin`: the exact comparison settles it.
+            (Host::Name(a), Host::Name(b)) => a == b || a.eq_ignore_ascii_case(b),
             (Host::Ipv4(a), Host::Ipv4(b)) => a == b,
             (Host::Ipv6(a), Host::Ipv6(b)) => a == b,
             _ => false,
@@ -237,15 +238,17 @@ const HOST_BYTES: [u8; 256] = {
 
 /// Parses a port. `strict` (for origins, which browsers serialise) refuses leading zeros and zero.
 pub(crate) fn parse_port(digits: &[u8], strict: bool) -> Option<u16> {
-    if digits.is_empty() || digits.len() > 5 || !digits.iter().all(u8::is_ascii_digit) {
+    if digits.is_empty() || digits.len() > 5 || (strict && digits.first() == Some(&b'0')) {
         return None;
     }
-    if strict && digits.first() == Some(&b'0') {
-        return None;
+    // Five digits at most: the value stays below 100 000, far from overflowing.
+    let mut port = 0u32;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        port = port * 10 + u32::from(d - b'0');
     }
-    let port = digits.iter().try_fold(0u32, |acc, d| {
-        acc.checked_mul(10)?.checked_add(u32::from(d - b'0'))
-    })?;
     u16::try_from(port).ok()
 }
 
@@ -300,6 +303,12 @@ pub(crate) fn authority<'a>(
 /// The default port of a scheme, for the schemes whose origins and targets can name an HTTP
 /// service (`ws`/`wss` as RFC 6455 §3 defines them).
 pub(crate) fn default_port(scheme: &str) -> Option<u16> {
+    // Browsers serialise schemes in lower case: matched exactly first.
+    match scheme {
+        "http" | "ws" => return Some(80),
+        "https" | "wss" => return Some(443),
+        _ => {}
+    }
     if scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("ws") {
         Some(80)
     } else if scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("wss") {

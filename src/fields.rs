@@ -99,10 +99,10 @@ pub(crate) struct Fields<'a> {
     pub(crate) key: Lines<'a>,
 }
 
-/// The fields only a WebSocket handshake reads, besides `Upgrade` and `Sec-WebSocket-Key`: looked
-/// up when a request is a handshake, as comparing every line of every request against them would
-/// cost ordinary requests more than the lookups cost handshakes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The fields only a WebSocket handshake reads, besides `Upgrade` and `Sec-WebSocket-Key`: read in
+/// a second pass when a request is a handshake, as comparing every line of every request against
+/// them would cost ordinary requests more than the second pass costs handshakes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct HandshakeFields<'a> {
     pub(crate) connection: Lines<'a>,
     pub(crate) version: Lines<'a>,
@@ -111,8 +111,31 @@ pub(crate) struct HandshakeFields<'a> {
 }
 
 impl<'a> HandshakeFields<'a> {
+    /// Reads the handshake's fields of `headers`.
+    pub(crate) fn read(headers: &'a HeaderMap) -> Self {
+        if headers.len() > SCAN_LIMIT {
+            return Self::look_up(headers);
+        }
+        let mut fields = Self::default();
+        for (name, value) in headers {
+            let lines = if *name == CONNECTION {
+                &mut fields.connection
+            } else if *name == SEC_WEBSOCKET_VERSION {
+                &mut fields.version
+            } else if *name == SEC_WEBSOCKET_PROTOCOL {
+                &mut fields.protocol
+            } else if *name == SEC_WEBSOCKET_EXTENSIONS {
+                &mut fields.extensions
+            } else {
+                continue;
+            };
+            lines.push(value);
+        }
+        fields
+    }
+
     /// Reads the handshake's fields of `headers` with one lookup each.
-    pub(crate) fn look_up(headers: &'a HeaderMap) -> Self {
+    fn look_up(headers: &'a HeaderMap) -> Self {
         Self {
             connection: Lines::of(headers, &CONNECTION),
             version: Lines::of(headers, &SEC_WEBSOCKET_VERSION),
@@ -186,6 +209,10 @@ mod tests {
             "x-other",
             "sec-fetch-user",
             "sec-ch-ua",
+            "connection",
+            "sec-websocket-version",
+            "sec-websocket-protocol",
+            "sec-websocket-extensions",
         ];
         for seed in 0u64..400 {
             let mut headers = HeaderMap::new();
@@ -202,6 +229,11 @@ mod tests {
             assert_eq!(
                 Fields::read(&headers),
                 Fields::look_up(&headers),
+                "seed {seed}"
+            );
+            assert_eq!(
+                HandshakeFields::read(&headers),
+                HandshakeFields::look_up(&headers),
                 "seed {seed}"
             );
         }

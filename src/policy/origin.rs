@@ -59,12 +59,15 @@ impl<'a> Origin<'a> {
         if value.len() > MAX_ORIGIN_LEN {
             return Err(Rejection::MalformedOrigin);
         }
-        let sep = value
-            .windows(3)
-            .position(|w| w == b"://")
+        // A scheme holds no `:`, so the first one must start the `://`.
+        let colon = value
+            .iter()
+            .position(|&b| b == b':')
             .ok_or(Rejection::MalformedOrigin)?;
-        let (scheme, rest) = value.split_at(sep);
-        let authority = rest.get(3..).ok_or(Rejection::MalformedOrigin)?;
+        let (scheme, rest) = value.split_at(colon);
+        let authority = rest
+            .strip_prefix(b"://")
+            .ok_or(Rejection::MalformedOrigin)?;
         let scheme_ok = scheme.first().is_some_and(u8::is_ascii_alphabetic)
             && scheme
                 .iter()
@@ -115,15 +118,19 @@ impl<'a> Origin<'a> {
     /// known to the server, so `https://a:8080` matches `Host: a:8080`).
     #[must_use]
     pub fn is_same_authority(&self, authority: &HostPort<'_>) -> bool {
-        let Self::Tuple { scheme, host, .. } = self else {
+        let Self::Tuple { scheme, host, port } = self else {
             return false;
         };
-        let Some(default) = default_port(scheme).filter(|_| {
-            scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https")
-        }) else {
+        let web = |name: &str| *scheme == name || scheme.eq_ignore_ascii_case(name);
+        let default = if web("http") {
+            80
+        } else if web("https") {
+            443
+        } else {
             return false;
         };
-        host.same_as(&authority.host()) && self.port() == Some(authority.port().unwrap_or(default))
+        host.same_as(&authority.host())
+            && port.unwrap_or(default) == authority.port().unwrap_or(default)
     }
 }
 

@@ -234,12 +234,6 @@ impl Value<'_> {
     }
 }
 
-#[derive(Clone, Copy)]
-struct Param<'a> {
-    name: &'a [u8],
-    value: Option<Value<'a>>,
-}
-
 /// A byte cursor over one field line.
 struct Cursor<'a> {
     bytes: &'a [u8],
@@ -258,11 +252,13 @@ impl<'a> Cursor<'a> {
     }
 
     fn token(&mut self) -> Option<&'a [u8]> {
-        let start = self.pos;
-        while self.peek().is_some_and(is_tchar) {
-            self.pos += 1;
-        }
-        self.bytes.get(start..self.pos).filter(|t| !t.is_empty())
+        let rest = self.bytes.get(self.pos..)?;
+        let len = rest
+            .iter()
+            .position(|&b| !is_tchar(b))
+            .unwrap_or(rest.len());
+        self.pos += len;
+        rest.get(..len).filter(|t| !t.is_empty())
     }
 
     /// A quoted-string whose unescaped content is a token (RFC 6455 §9.1); the cursor is on `"`.
@@ -293,12 +289,14 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Calls `visit(name, params)` for each extension element of every field line, in order.
-/// Returns `None` when the grammar or a cap is broken.
+/// Calls `visit(name, offer)` for each extension element of every field line, in order, with its
+/// parameters read as a permessage-deflate offer (`None` when they are not one this server can
+/// accept as written; the caller ignores it for other extensions). Returns `None` when the grammar
+/// or a cap is broken.
 fn for_each_extension<'a, I, F>(lines: I, mut visit: F) -> Option<()>
 where
     I: IntoIterator<Item = &'a HeaderValue>,
-    F: FnMut(&'a [u8], &[Param<'a>]),
+    F: FnMut(&'a [u8], Option<Offer>),
 {
     let mut total = 0usize;
     let mut elements = 0usize;
@@ -322,10 +320,7 @@ where
                 Some(_) => {}
             }
             let name = cur.token()?;
-            let mut params = [Param {
-                name: &[],
-                value: None,
-            }; MAX_EXTENSION_PARAMS];
+            let mut offer = Some(Offer::default());
             let mut count = 0usize;
             loop {
                 cur.skip_ows();
@@ -351,24 +346,24 @@ where
                 } else {
                     None
                 };
-                *params.get_mut(count)? = Param {
-                    name: param_name,
-                    value,
-                };
                 count += 1;
+                if count > MAX_EXTENSION_PARAMS {
+                    return None;
+                }
+                offer = offer.and_then(|offer| offer.with(param_name, value));
             }
             elements += 1;
             if elements > MAX_EXTENSIONS {
                 return None;
             }
-            visit(name, params.get(..count)?);
+            visit(name, offer);
         }
     }
     Some(())
 }
 
 /// A permessage-deflate offer as the client wrote it.
-#[derive(Default)]
+#[derive(Clone, Copy, Default)]
 struct Offer {
     server_no_context_takeover: bool,
     client_no_context_takeover: bool,
@@ -378,40 +373,36 @@ struct Offer {
 }
 
 impl Offer {
-    /// `None` when the offer must be declined.
-    fn parse(params: &[Param<'_>]) -> Option<Self> {
-        let mut offer = Self::default();
-        for param in params {
-            let name = param.name;
-            if name == b"server_no_context_takeover" {
-                if offer.server_no_context_takeover || param.value.is_some() {
-                    return None;
-                }
-                offer.server_no_context_takeover = true;
-            } else if name == b"client_no_context_takeover" {
-                if offer.client_no_context_takeover || param.value.is_some() {
-                    return None;
-                }
-                offer.client_no_context_takeover = true;
-            } else if name == b"server_max_window_bits" {
-                if offer.server_max_window_bits.is_some() {
-                    return None;
-                }
-                offer.server_max_window_bits = Some(param.value?.window_bits()?);
-            } else if name == b"client_max_window_bits" {
-                if offer.client_max_window_bits.is_some() {
-                    return None;
-                }
-                let bits = match param.value {
-                    None => None,
-                    Some(value) => Some(value.window_bits()?),
-                };
-                offer.client_max_window_bits = Some(bits);
-            } else {
+    /// The offer with one more parameter, or `None` when it must be declined.
+    fn with(mut self, name: &[u8], value: Option<Value<'_>>) -> Option<Self> {
+        if name == b"server_no_context_takeover" {
+            if self.server_no_context_takeover || value.is_some() {
                 return None;
             }
+            self.server_no_context_takeover = true;
+        } else if name == b"client_no_context_takeover" {
+            if self.client_no_context_takeover || value.is_some() {
+                return None;
+            }
+            self.client_no_context_takeover = true;
+        } else if name == b"server_max_window_bits" {
+            if self.server_max_window_bits.is_some() {
+                return None;
+            }
+            self.server_max_window_bits = Some(value?.window_bits()?);
+        } else if name == b"client_max_window_bits" {
+            if self.client_max_window_bits.is_some() {
+                return None;
+            }
+            let bits = match value {
+                None => None,
+                Some(value) => Some(value.window_bits()?),
+            };
+            self.client_max_window_bits = Some(bits);
+        } else {
+            return None;
         }
-        Some(offer)
+        Some(self)
     }
 
     /// The answer to this offer under `config`, or `None` to decline it (RFC 7692 §7.1).
@@ -479,10 +470,10 @@ where
     I: IntoIterator<Item = &'a HeaderValue>,
 {
     let mut agreed = None;
-    for_each_extension(lines, |name, params| {
+    for_each_extension(lines, |name, offer| {
         if let (None, Some(config)) = (agreed, config) {
             if name == PERMESSAGE_DEFLATE.as_bytes() {
-                agreed = Offer::parse(params).and_then(|offer| offer.answer(config));
+                agreed = offer.and_then(|offer| offer.answer(config));
             }
         }
     })

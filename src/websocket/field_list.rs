@@ -18,25 +18,22 @@ pub(crate) fn trim_ows(bytes: &[u8]) -> &[u8] {
     bytes.get(start..end).unwrap_or_default()
 }
 
-/// The non-empty elements of a list spread over field lines, whitespace trimmed.
-pub(crate) fn elements<'a, I>(lines: I) -> impl Iterator<Item = &'a [u8]>
-where
-    I: IntoIterator<Item = &'a HeaderValue>,
-{
-    lines
-        .into_iter()
-        .flat_map(|line| line.as_bytes().split(|&b| b == b','))
-        .map(trim_ows)
-        .filter(|element| !element.is_empty())
-}
-
 /// Whether the list holds `token`, ignoring ASCII case (a token match, never a substring match:
-/// `Connection: notupgrade` does not hold `upgrade`).
+/// `Connection: notupgrade` does not hold `upgrade`). Empty elements never match.
 pub(crate) fn contains_token<'a, I>(lines: I, token: &str) -> bool
 where
     I: IntoIterator<Item = &'a HeaderValue>,
 {
-    elements(lines).any(|element| element.eq_ignore_ascii_case(token.as_bytes()))
+    let token = token.as_bytes();
+    lines.into_iter().any(|line| {
+        let line = line.as_bytes();
+        // A line that is the token alone, as browsers send `Upgrade` and `Connection`, is
+        // matched without splitting it.
+        line.eq_ignore_ascii_case(token)
+            || line
+                .split(|&b| b == b',')
+                .any(|element| trim_ows(element).eq_ignore_ascii_case(token))
+    })
 }
 
 /// RFC 9110 §5.6.2 `tchar`: `!#$%&'*+-.^_`|~`, digits and letters, one entry per byte value.

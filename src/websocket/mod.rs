@@ -290,7 +290,7 @@ pub(crate) fn validate<R: Recorder>(
     recorder: &mut R,
 ) -> Result<Handshake, Rejection> {
     let headers = head.headers();
-    let handshake = HandshakeFields::look_up(headers);
+    let handshake = HandshakeFields::read(headers);
     let upgrade_websocket =
         field_list::contains_token(fields.upgrade.values(headers, UPGRADE), "websocket");
     let accept = if head.version() >= Version::HTTP_2 {

@@ -21,7 +21,7 @@ pin_project! {
         Inner {
             #[pin]
             future: F,
-            vary: Option<HeaderValue>,
+            vary: Option<&'static HeaderValue>,
         },
         Rejected {
             response: Option<Response<B>>,
@@ -30,7 +30,7 @@ pin_project! {
 }
 
 impl<F, B> ResponseFuture<F, B> {
-    pub(crate) fn inner(future: F, vary: Option<HeaderValue>) -> Self {
+    pub(crate) fn inner(future: F, vary: Option<&'static HeaderValue>) -> Self {
         Self {
             kind: Kind::Inner { future, vary },
         }
@@ -56,7 +56,7 @@ where
             KindProj::Inner { future, vary } => {
                 let mut response = ready!(future.poll(cx))?;
                 if let Some(vary) = vary.take() {
-                    response.headers_mut().append(header::VARY, vary);
+                    response.headers_mut().append(header::VARY, vary.clone());
                 }
                 Poll::Ready(Ok(response))
             }

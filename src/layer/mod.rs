@@ -300,7 +300,7 @@ where
                     headers.entry(name).or_insert_with(|| value.clone());
                 }
                 if let Some(vary) = vary {
-                    headers.append(header::VARY, vary);
+                    headers.append(header::VARY, vary.clone());
                 }
                 response.extensions_mut().insert(rejection);
                 ResponseFuture::rejected(response)

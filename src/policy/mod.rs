@@ -41,12 +41,12 @@ use crate::{Rejection, RequestHead, Verdict};
 type Bypass = Arc<dyn Fn(&Method, &Uri) -> bool + Send + Sync>;
 
 /// `Vary` for responses whose status depends on Fetch Metadata (resource isolation).
-const VARY_FETCH_METADATA: HeaderValue =
+static VARY_FETCH_METADATA: HeaderValue =
     HeaderValue::from_static("Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest");
 
 /// `Vary` when the Origin can change a safe request's verdict too (resource isolation with an
 /// origin allowlist).
-const VARY_FETCH_METADATA_ORIGIN: HeaderValue =
+static VARY_FETCH_METADATA_ORIGIN: HeaderValue =
     HeaderValue::from_static("Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest, Origin");
 
 /// A validated, immutable policy. Cloning is cheap (an `Arc`).
@@ -160,12 +160,12 @@ impl Policy {
     /// The `Vary` value the guard adds to every response, when the verdict of a cacheable (safe)
     /// request can depend on request fields: the Fetch Metadata under resource isolation, and the
     /// `Origin` as well when an origin allowlist can let a cross-site request through.
-    pub(crate) fn vary(&self) -> Option<HeaderValue> {
+    pub(crate) fn vary(&self) -> Option<&'static HeaderValue> {
         let config = &*self.inner;
         match (config.resource_isolation, config.origins.is_empty()) {
             (false, _) => None,
-            (true, true) => Some(VARY_FETCH_METADATA),
-            (true, false) => Some(VARY_FETCH_METADATA_ORIGIN),
+            (true, true) => Some(&VARY_FETCH_METADATA),
+            (true, false) => Some(&VARY_FETCH_METADATA_ORIGIN),
         }
     }
 

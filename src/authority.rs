@@ -99,6 +99,7 @@ impl<'a> HostPort<'a> {
     /// # Errors
     ///
     /// [`Rejection::MalformedHost`] for anything else.
+    #[inline]
     pub fn parse(value: &'a [u8]) -> Result<Self, Rejection> {
         if value.len() > MAX_AUTHORITY_LEN {
             return Err(Rejection::MalformedHost);
@@ -163,6 +164,7 @@ pub(crate) fn parse_host(host: &[u8]) -> Option<Host<'_>> {
 
 /// Parses `host[:port]` as [`parse_host`] parses the host, leaving the port's digits (after the
 /// `:`) to the caller. A name or an address is read in one pass that stops at the `:`.
+#[inline]
 pub(crate) fn parse_host_port(value: &[u8]) -> Option<(Host<'_>, Option<&[u8]>)> {
     if value.first() == Some(&b'[') {
         let (host, port) = split_host_port(value)?;
@@ -265,6 +267,7 @@ pub(crate) fn parse_port(digits: &[u8], strict: bool) -> Option<u16> {
 /// [`Rejection::HostMismatch`] when `Host` and the target name different authorities;
 /// [`Rejection::MissingHost`] for an HTTP/1.1 request without `Host`, absolute-form or not
 /// (RFC 9112 §3.2).
+#[inline]
 pub(crate) fn authority<'a>(
     uri: &'a Uri,
     version: Version,

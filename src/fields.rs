@@ -51,6 +51,7 @@ impl<'a> Lines<'a> {
 
     /// Every line of the field `name` of `headers`, in order: the one line read already, or (for a
     /// repeated field, where lists may be spread over lines) all of them by lookup.
+    #[inline]
     pub(crate) fn values(self, headers: &'a HeaderMap, name: HeaderName) -> Values<'a> {
         match self {
             Self::None => Values::One(None),
@@ -111,27 +112,27 @@ pub(crate) struct HandshakeFields<'a> {
 }
 
 impl<'a> HandshakeFields<'a> {
-    /// Reads the handshake's fields of `headers`.
-    pub(crate) fn read(headers: &'a HeaderMap) -> Self {
+    /// Reads the handshake's fields of `headers` into `self`, which starts as the default (as
+    /// [`Fields::fill`], for the same reason).
+    pub(crate) fn fill(&mut self, headers: &'a HeaderMap) {
         if headers.len() > SCAN_LIMIT {
-            return Self::look_up(headers);
+            *self = Self::look_up(headers);
+            return;
         }
-        let mut fields = Self::default();
         for (name, value) in headers {
             let lines = if *name == CONNECTION {
-                &mut fields.connection
+                &mut self.connection
             } else if *name == SEC_WEBSOCKET_VERSION {
-                &mut fields.version
+                &mut self.version
             } else if *name == SEC_WEBSOCKET_PROTOCOL {
-                &mut fields.protocol
+                &mut self.protocol
             } else if *name == SEC_WEBSOCKET_EXTENSIONS {
-                &mut fields.extensions
+                &mut self.extensions
             } else {
                 continue;
             };
             lines.push(value);
         }
-        fields
     }
 
     /// Reads the handshake's fields of `headers` with one lookup each.
@@ -148,31 +149,45 @@ impl<'a> HandshakeFields<'a> {
 impl<'a> Fields<'a> {
     /// Reads the fields of `headers`.
     pub(crate) fn read(headers: &'a HeaderMap) -> Self {
-        if headers.len() > SCAN_LIMIT {
-            return Self::look_up(headers);
-        }
         let mut fields = Self::default();
+        fields.fill(headers);
+        fields
+    }
+
+    /// Reads the fields of `headers` into `self`, which starts as [`Fields::default`]. The policy
+    /// reads into a value it already holds: a value returned from here would be copied right
+    /// after the loop's stores, with wider loads than the stores, which the processor cannot
+    /// forward and waits for.
+    pub(crate) fn fill(&mut self, headers: &'a HeaderMap) {
+        if headers.len() > SCAN_LIMIT {
+            *self = Self::look_up(headers);
+        } else {
+            self.scan(headers);
+        }
+    }
+
+    /// [`Fields::fill`] in one pass over the lines.
+    fn scan(&mut self, headers: &'a HeaderMap) {
         for (name, value) in headers {
             let lines = if *name == HOST {
-                &mut fields.host
+                &mut self.host
             } else if *name == ORIGIN {
-                &mut fields.origin
+                &mut self.origin
             } else if *name == UPGRADE {
-                &mut fields.upgrade
+                &mut self.upgrade
             } else if *name == SEC_WEBSOCKET_KEY {
-                &mut fields.key
+                &mut self.key
             } else if *name == SEC_FETCH_SITE {
-                &mut fields.site
+                &mut self.site
             } else if *name == SEC_FETCH_MODE {
-                &mut fields.mode
+                &mut self.mode
             } else if *name == SEC_FETCH_DEST {
-                &mut fields.dest
+                &mut self.dest
             } else {
                 continue;
             };
             lines.push(value);
         }
-        fields
     }
 
     /// Reads the fields of `headers` with one lookup each.
@@ -231,11 +246,9 @@ mod tests {
                 Fields::look_up(&headers),
                 "seed {seed}"
             );
-            assert_eq!(
-                HandshakeFields::read(&headers),
-                HandshakeFields::look_up(&headers),
-                "seed {seed}"
-            );
+            let mut scanned = HandshakeFields::default();
+            scanned.fill(&headers);
+            assert_eq!(scanned, HandshakeFields::look_up(&headers), "seed {seed}");
         }
     }
 }

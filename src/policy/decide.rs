@@ -32,13 +32,14 @@ pub(super) fn decide<R: Recorder>(
     }
 }
 
-/// The request's cross-origin signals, each at most one field line.
-struct Signals<'a> {
+/// The request's cross-origin signals, each at most one field line, and its authority (by
+/// reference: a copy of it here would be a wide load right after the parse's narrow stores).
+struct Signals<'a, 's> {
     origin: Option<&'a HeaderValue>,
     site: Option<&'a HeaderValue>,
     mode: Option<&'a HeaderValue>,
     dest: Option<&'a HeaderValue>,
-    authority: Option<HostPort<'a>>,
+    authority: Option<&'s HostPort<'a>>,
 }
 
 struct Decision<'c, R> {
@@ -62,14 +63,15 @@ impl<R: Recorder> Decision<'_, R> {
         head: &RequestHead<'_>,
         handshake: &mut Option<websocket::Handshake>,
     ) -> Result<Rule, Rejection> {
-        let fields = Fields::read(head.headers());
+        let mut fields = Fields::default();
+        fields.fill(head.headers());
         let authority = self.host(head, fields.host)?;
         let signals = Signals {
             origin: self.single(fields.origin, Field::Origin, Check::Origin)?,
             site: self.single(fields.site, Field::SecFetchSite, Check::SecFetchSite)?,
             mode: self.single(fields.mode, Field::SecFetchMode, Check::SecFetchMode)?,
             dest: self.single(fields.dest, Field::SecFetchDest, Check::SecFetchDest)?,
-            authority,
+            authority: authority.as_ref(),
         };
         if websocket::detect(head, &fields) {
             // The Host was checked above, under the same rules as `websocket::verify`.
@@ -150,7 +152,7 @@ impl<R: Recorder> Decision<'_, R> {
 
     /// policy.md §4: `Sec-Fetch-Site` decides when present; else the `Origin` must be the
     /// request's own; neither header means no browser made a cross-site request.
-    fn unsafe_method(&mut self, s: &Signals<'_>) -> Result<Rule, Rejection> {
+    fn unsafe_method(&mut self, s: &Signals<'_, '_>) -> Result<Rule, Rejection> {
         if let Some(value) = s.site {
             let site = self.parse_site(value)?;
             if let Some(rule) = self.trusted_site(site) {
@@ -178,7 +180,7 @@ impl<R: Recorder> Decision<'_, R> {
             Ok(Rule::OriginAllowlist)
         } else if origin == Origin::Null {
             Err(self.refuse(Check::Origin, Rejection::NullOrigin))
-        } else if s.authority.is_some_and(|a| origin.is_same_authority(&a)) {
+        } else if s.authority.is_some_and(|a| origin.is_same_authority(a)) {
             self.record(Check::Origin, Outcome::Allowed(Finding::SameOrigin));
             Ok(Rule::Origin)
         } else {
@@ -188,7 +190,7 @@ impl<R: Recorder> Decision<'_, R> {
 
     /// policy.md §3: a handshake's Origin is always checked (CSWSH); Chromium sends no
     /// `Sec-Fetch-*` on handshakes, Firefox does.
-    fn websocket_origin(&mut self, s: &Signals<'_>) -> Result<Rule, Rejection> {
+    fn websocket_origin(&mut self, s: &Signals<'_, '_>) -> Result<Rule, Rejection> {
         let origin = match s.origin {
             Some(value) => Some(self.parse_origin(value)?),
             None => None,
@@ -214,7 +216,7 @@ impl<R: Recorder> Decision<'_, R> {
             }
             None => Ok(Rule::NonBrowser),
             Some(Origin::Null) => Err(self.refuse(Check::Origin, Rejection::NullOrigin)),
-            Some(o) if s.authority.is_some_and(|a| o.is_same_authority(&a)) => {
+            Some(o) if s.authority.is_some_and(|a| o.is_same_authority(a)) => {
                 self.record(Check::Origin, Outcome::Allowed(Finding::SameOrigin));
                 Ok(Rule::WebSocketOrigin)
             }
@@ -224,7 +226,7 @@ impl<R: Recorder> Decision<'_, R> {
 
     /// policy.md §5, after web.dev's Resource Isolation Policy: cross-site safe requests only as
     /// navigations that cannot embed the response.
-    fn safe_method(&mut self, method: &Method, s: &Signals<'_>) -> Result<Rule, Rejection> {
+    fn safe_method(&mut self, method: &Method, s: &Signals<'_, '_>) -> Result<Rule, Rejection> {
         let Some(value) = s.site else {
             return Ok(Rule::SafeMethod);
         };

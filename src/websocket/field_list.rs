@@ -20,6 +20,7 @@ pub(crate) fn trim_ows(bytes: &[u8]) -> &[u8] {
 
 /// Whether the list holds `token`, ignoring ASCII case (a token match, never a substring match:
 /// `Connection: notupgrade` does not hold `upgrade`). Empty elements never match.
+#[inline]
 pub(crate) fn contains_token<'a, I>(lines: I, token: &str) -> bool
 where
     I: IntoIterator<Item = &'a HeaderValue>,

@@ -290,7 +290,8 @@ pub(crate) fn validate<R: Recorder>(
     recorder: &mut R,
 ) -> Result<Handshake, Rejection> {
     let headers = head.headers();
-    let handshake = HandshakeFields::read(headers);
+    let mut handshake = HandshakeFields::default();
+    handshake.fill(headers);
     let upgrade_websocket =
         field_list::contains_token(fields.upgrade.values(headers, UPGRADE), "websocket");
     let accept = if head.version() >= Version::HTTP_2 {
@@ -358,17 +359,19 @@ pub(crate) fn validate<R: Recorder>(
         _ => Err(Rejection::UnsupportedWebSocketVersion),
     };
     step(recorder, Check::SecWebSocketVersion, version)?;
-    let offered = handshake.protocol.values(headers, SEC_WEBSOCKET_PROTOCOL);
-    let protocol = select_protocol(offered, &config.protocols).map(Option::<&HeaderValue>::cloned);
+    // The offers go by reference: the iterator is read where it was written, not copied first.
+    let mut offered = handshake.protocol.values(headers, SEC_WEBSOCKET_PROTOCOL);
+    let protocol =
+        select_protocol(&mut offered, &config.protocols).map(Option::<&HeaderValue>::cloned);
     step(
         recorder,
         Check::SecWebSocketProtocol,
         protocol.as_ref().map(|_| ()).map_err(|r| *r),
     )?;
-    let offered = handshake
+    let mut offered = handshake
         .extensions
         .values(headers, SEC_WEBSOCKET_EXTENSIONS);
-    let deflate = negotiate_deflate(offered, config.deflate.as_ref());
+    let deflate = negotiate_deflate(&mut offered, config.deflate.as_ref());
     step(recorder, Check::SecWebSocketExtensions, deflate.map(|_| ()))?;
     Ok(Handshake {
         accept,

@@ -8,7 +8,7 @@ mod common;
 
 use std::hint::black_box;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use crossguard::{Policy, RequestHead};
 
 fn cross_origin(c: &mut Criterion) {
@@ -21,7 +21,14 @@ fn cross_origin(c: &mut Criterion) {
     let local = Policy::local().build().unwrap();
     let mut group = c.benchmark_group("cross_origin");
     for (name, request) in &cases {
-        common::layer_rows(&mut group, name, request, &default, &local);
+        common::layer_rows(
+            &mut group,
+            name,
+            request,
+            &default,
+            &local,
+            BatchSize::SmallInput,
+        );
         group.bench_function(format!("{name}/crossguard_decision_only"), |b| {
             b.iter(|| default.check(&RequestHead::from_request(black_box(request))))
         });

@@ -1,7 +1,10 @@
 //! The layer as a server runs it: requests arrive with an extension map already (hyper and axum
 //! put their own values there), so the verdict costs one boxed insert. crossguard vs tower-http
-//! 0.7's csrf over the same ready inner service; and the decision's cost as unrelated header
-//! fields grow from a browser's 15 to 100 (hyper's default limit).
+//! 0.7's csrf over the same ready inner service, twice: `served` times copies of the request made
+//! in large batches beforehand (criterion's `SmallInput`: most are out of the processor's caches
+//! when their turn comes), `served_in_cache` in batches of 32 made just before (in cache, as a
+//! request a server has just parsed). And the decision's cost as unrelated header fields grow
+//! from a browser's 15 to 100 (hyper's default limit).
 
 #![allow(clippy::unwrap_used)]
 
@@ -9,7 +12,7 @@ mod common;
 
 use std::hint::black_box;
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use crossguard::{Policy, RequestHead};
 use http::{HeaderName, HeaderValue, Request};
 
@@ -30,11 +33,16 @@ fn layer(c: &mut Criterion) {
     ];
     let default = Policy::default();
     let local = Policy::local().build().unwrap();
-    let mut group = c.benchmark_group("served");
-    for (name, request) in &cases {
-        common::layer_rows(&mut group, name, request, &default, &local);
+    for (group_name, batch_size) in [
+        ("served", BatchSize::SmallInput),
+        ("served_in_cache", BatchSize::NumIterations(32)),
+    ] {
+        let mut group = c.benchmark_group(group_name);
+        for (name, request) in &cases {
+            common::layer_rows(&mut group, name, request, &default, &local, batch_size);
+        }
+        group.finish();
     }
-    group.finish();
 
     let browser = common::same_origin_post();
     let mut crowded = common::same_origin_post();

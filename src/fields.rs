@@ -36,6 +36,10 @@ pub(crate) enum Lines<'a> {
 impl<'a> Lines<'a> {
     /// The lines of `name`, by lookup.
     pub(crate) fn of(headers: &'a HeaderMap, name: &HeaderName) -> Self {
+        // As many lines as names: no field is repeated, and the first line is the only one.
+        if headers.len() == headers.keys_len() {
+            return headers.get(name).map_or(Self::None, Self::One);
+        }
         let mut lines = headers.get_all(name).iter();
         match (lines.next(), lines.next()) {
             (None, _) => Self::None,
@@ -116,9 +120,14 @@ impl<'a> HandshakeFields<'a> {
     /// [`Fields::fill`], for the same reason).
     pub(crate) fn fill(&mut self, headers: &'a HeaderMap) {
         if headers.len() > SCAN_LIMIT {
-            *self = Self::look_up(headers);
-            return;
+            self.look_up(headers);
+        } else {
+            self.scan(headers);
         }
+    }
+
+    /// [`HandshakeFields::fill`] in one pass over the lines.
+    fn scan(&mut self, headers: &'a HeaderMap) {
         for (name, value) in headers {
             let lines = if *name == CONNECTION {
                 &mut self.connection
@@ -136,13 +145,11 @@ impl<'a> HandshakeFields<'a> {
     }
 
     /// Reads the handshake's fields of `headers` with one lookup each.
-    fn look_up(headers: &'a HeaderMap) -> Self {
-        Self {
-            connection: Lines::of(headers, &CONNECTION),
-            version: Lines::of(headers, &SEC_WEBSOCKET_VERSION),
-            protocol: Lines::of(headers, &SEC_WEBSOCKET_PROTOCOL),
-            extensions: Lines::of(headers, &SEC_WEBSOCKET_EXTENSIONS),
-        }
+    fn look_up(&mut self, headers: &'a HeaderMap) {
+        self.connection = Lines::of(headers, &CONNECTION);
+        self.version = Lines::of(headers, &SEC_WEBSOCKET_VERSION);
+        self.protocol = Lines::of(headers, &SEC_WEBSOCKET_PROTOCOL);
+        self.extensions = Lines::of(headers, &SEC_WEBSOCKET_EXTENSIONS);
     }
 }
 
@@ -160,7 +167,7 @@ impl<'a> Fields<'a> {
     /// forward and waits for.
     pub(crate) fn fill(&mut self, headers: &'a HeaderMap) {
         if headers.len() > SCAN_LIMIT {
-            *self = Self::look_up(headers);
+            self.look_up(headers);
         } else {
             self.scan(headers);
         }
@@ -191,16 +198,14 @@ impl<'a> Fields<'a> {
     }
 
     /// Reads the fields of `headers` with one lookup each.
-    fn look_up(headers: &'a HeaderMap) -> Self {
-        Self {
-            host: Lines::of(headers, &HOST),
-            origin: Lines::of(headers, &ORIGIN),
-            site: Lines::of(headers, &SEC_FETCH_SITE),
-            mode: Lines::of(headers, &SEC_FETCH_MODE),
-            dest: Lines::of(headers, &SEC_FETCH_DEST),
-            upgrade: Lines::of(headers, &UPGRADE),
-            key: Lines::of(headers, &SEC_WEBSOCKET_KEY),
-        }
+    fn look_up(&mut self, headers: &'a HeaderMap) {
+        self.host = Lines::of(headers, &HOST);
+        self.origin = Lines::of(headers, &ORIGIN);
+        self.site = Lines::of(headers, &SEC_FETCH_SITE);
+        self.mode = Lines::of(headers, &SEC_FETCH_MODE);
+        self.dest = Lines::of(headers, &SEC_FETCH_DEST);
+        self.upgrade = Lines::of(headers, &UPGRADE);
+        self.key = Lines::of(headers, &SEC_WEBSOCKET_KEY);
     }
 }
 
@@ -241,14 +246,16 @@ mod tests {
                 let value = HeaderValue::from_str(&format!("v{i}")).unwrap();
                 headers.append(HeaderName::from_static(name), value);
             }
-            assert_eq!(
-                Fields::read(&headers),
-                Fields::look_up(&headers),
-                "seed {seed}"
-            );
-            let mut scanned = HandshakeFields::default();
-            scanned.fill(&headers);
-            assert_eq!(scanned, HandshakeFields::look_up(&headers), "seed {seed}");
+            let (mut scanned, mut looked_up) = (Fields::default(), Fields::default());
+            scanned.scan(&headers);
+            looked_up.look_up(&headers);
+            assert_eq!(scanned, looked_up, "seed {seed}");
+            assert_eq!(Fields::read(&headers), looked_up, "seed {seed}");
+            let (mut scanned, mut looked_up) =
+                (HandshakeFields::default(), HandshakeFields::default());
+            scanned.scan(&headers);
+            looked_up.look_up(&headers);
+            assert_eq!(scanned, looked_up, "seed {seed}");
         }
     }
 }

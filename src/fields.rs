@@ -92,64 +92,77 @@ impl<'a> Iterator for Values<'a> {
     }
 }
 
-/// The fields the policy reads, each as [`Lines`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct Fields<'a> {
-    pub(crate) host: Lines<'a>,
-    pub(crate) origin: Lines<'a>,
-    pub(crate) site: Lines<'a>,
-    pub(crate) mode: Lines<'a>,
-    pub(crate) dest: Lines<'a>,
-    pub(crate) upgrade: Lines<'a>,
-    pub(crate) key: Lines<'a>,
+/// A set of fields, each as [`Lines`], and the two ways of reading them: `fill` reads the fields
+/// of a header map into a value that starts as the default, in one pass over its lines when it
+/// has at most [`SCAN_LIMIT`] of them (`scan`, comparing each name in the order given: the
+/// standard names, one byte each to compare, first), else with one lookup per field
+/// (`look_up`). Filling the caller's value, rather than returning one, matters: a value returned
+/// would be copied right after the pass's stores, with wider loads than the stores, which the
+/// processor cannot forward and waits for.
+macro_rules! field_set {
+    (
+        $(#[$meta:meta])*
+        struct $set:ident { $($field:ident: $name:expr,)+ }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+        pub(crate) struct $set<'a> {
+            $(pub(crate) $field: Lines<'a>,)+
+        }
+
+        impl<'a> $set<'a> {
+            /// Reads the fields of `headers` into `self`, which starts as the default.
+            pub(crate) fn fill(&mut self, headers: &'a HeaderMap) {
+                if headers.len() > SCAN_LIMIT {
+                    self.look_up(headers);
+                } else {
+                    self.scan(headers);
+                }
+            }
+
+            /// `fill` in one pass over the lines.
+            fn scan(&mut self, headers: &'a HeaderMap) {
+                for (name, value) in headers {
+                    let lines = $(if *name == $name {
+                        &mut self.$field
+                    } else)+ {
+                        continue;
+                    };
+                    lines.push(value);
+                }
+            }
+
+            /// `fill` with one lookup per field.
+            fn look_up(&mut self, headers: &'a HeaderMap) {
+                $(self.$field = Lines::of(headers, &$name);)+
+            }
+        }
+    };
 }
 
-/// The fields only a WebSocket handshake reads, besides `Upgrade` and `Sec-WebSocket-Key`: read in
-/// a second pass when a request is a handshake, as comparing every line of every request against
-/// them would cost ordinary requests more than the second pass costs handshakes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) struct HandshakeFields<'a> {
-    pub(crate) connection: Lines<'a>,
-    pub(crate) version: Lines<'a>,
-    pub(crate) protocol: Lines<'a>,
-    pub(crate) extensions: Lines<'a>,
+field_set! {
+    /// The fields the policy reads.
+    struct Fields {
+        host: HOST,
+        origin: ORIGIN,
+        upgrade: UPGRADE,
+        key: SEC_WEBSOCKET_KEY,
+        site: SEC_FETCH_SITE,
+        mode: SEC_FETCH_MODE,
+        dest: SEC_FETCH_DEST,
+    }
 }
 
-impl<'a> HandshakeFields<'a> {
-    /// Reads the handshake's fields of `headers` into `self`, which starts as the default (as
-    /// [`Fields::fill`], for the same reason).
-    pub(crate) fn fill(&mut self, headers: &'a HeaderMap) {
-        if headers.len() > SCAN_LIMIT {
-            self.look_up(headers);
-        } else {
-            self.scan(headers);
-        }
-    }
-
-    /// [`HandshakeFields::fill`] in one pass over the lines.
-    fn scan(&mut self, headers: &'a HeaderMap) {
-        for (name, value) in headers {
-            let lines = if *name == CONNECTION {
-                &mut self.connection
-            } else if *name == SEC_WEBSOCKET_VERSION {
-                &mut self.version
-            } else if *name == SEC_WEBSOCKET_PROTOCOL {
-                &mut self.protocol
-            } else if *name == SEC_WEBSOCKET_EXTENSIONS {
-                &mut self.extensions
-            } else {
-                continue;
-            };
-            lines.push(value);
-        }
-    }
-
-    /// Reads the handshake's fields of `headers` with one lookup each.
-    fn look_up(&mut self, headers: &'a HeaderMap) {
-        self.connection = Lines::of(headers, &CONNECTION);
-        self.version = Lines::of(headers, &SEC_WEBSOCKET_VERSION);
-        self.protocol = Lines::of(headers, &SEC_WEBSOCKET_PROTOCOL);
-        self.extensions = Lines::of(headers, &SEC_WEBSOCKET_EXTENSIONS);
+field_set! {
+    /// The fields only a WebSocket handshake reads, besides `Upgrade` and `Sec-WebSocket-Key`:
+    /// read in a second pass when a request is a handshake, as comparing every line of every
+    /// request against them would cost ordinary requests more than the second pass costs
+    /// handshakes.
+    struct HandshakeFields {
+        connection: CONNECTION,
+        version: SEC_WEBSOCKET_VERSION,
+        protocol: SEC_WEBSOCKET_PROTOCOL,
+        extensions: SEC_WEBSOCKET_EXTENSIONS,
     }
 }
 
@@ -159,53 +172,6 @@ impl<'a> Fields<'a> {
         let mut fields = Self::default();
         fields.fill(headers);
         fields
-    }
-
-    /// Reads the fields of `headers` into `self`, which starts as [`Fields::default`]. The policy
-    /// reads into a value it already holds: a value returned from here would be copied right
-    /// after the loop's stores, with wider loads than the stores, which the processor cannot
-    /// forward and waits for.
-    pub(crate) fn fill(&mut self, headers: &'a HeaderMap) {
-        if headers.len() > SCAN_LIMIT {
-            self.look_up(headers);
-        } else {
-            self.scan(headers);
-        }
-    }
-
-    /// [`Fields::fill`] in one pass over the lines.
-    fn scan(&mut self, headers: &'a HeaderMap) {
-        for (name, value) in headers {
-            let lines = if *name == HOST {
-                &mut self.host
-            } else if *name == ORIGIN {
-                &mut self.origin
-            } else if *name == UPGRADE {
-                &mut self.upgrade
-            } else if *name == SEC_WEBSOCKET_KEY {
-                &mut self.key
-            } else if *name == SEC_FETCH_SITE {
-                &mut self.site
-            } else if *name == SEC_FETCH_MODE {
-                &mut self.mode
-            } else if *name == SEC_FETCH_DEST {
-                &mut self.dest
-            } else {
-                continue;
-            };
-            lines.push(value);
-        }
-    }
-
-    /// Reads the fields of `headers` with one lookup each.
-    fn look_up(&mut self, headers: &'a HeaderMap) {
-        self.host = Lines::of(headers, &HOST);
-        self.origin = Lines::of(headers, &ORIGIN);
-        self.site = Lines::of(headers, &SEC_FETCH_SITE);
-        self.mode = Lines::of(headers, &SEC_FETCH_MODE);
-        self.dest = Lines::of(headers, &SEC_FETCH_DEST);
-        self.upgrade = Lines::of(headers, &UPGRADE);
-        self.key = Lines::of(headers, &SEC_WEBSOCKET_KEY);
     }
 }
 

@@ -52,7 +52,10 @@ impl Host<'_> {
     pub fn is_loopback(&self) -> bool {
         match self {
             Host::Name(name) => {
-                name.eq_ignore_ascii_case("localhost") || ends_with_label(name, "localhost")
+                // Browsers send host names in lower case: the exact comparison settles it.
+                *name == "localhost"
+                    || name.eq_ignore_ascii_case("localhost")
+                    || ends_with_label(name, "localhost")
             }
             Host::Ipv4(ip) => ip.is_loopback(),
             Host::Ipv6(ip) => {

@@ -1,6 +1,6 @@
-//! A full handshake verdict on Chromium's header set: crossguard (every field, Origin, accept key,
-//! deflate negotiation and the response head) vs tungstenite's `create_response` vs axum's
-//! `WebSocketUpgrade` extraction.
+//! A full handshake verdict on Chromium's header set: crossguard (every field, Origin, deflate
+//! negotiation; then the accept key; then the response head) vs tungstenite's `create_response`
+//! vs axum's `WebSocketUpgrade` extraction.
 
 #![allow(clippy::unwrap_used)]
 
@@ -24,6 +24,14 @@ fn handshake(c: &mut Criterion) {
                 .check(&RequestHead::from_request(black_box(&request)))
                 .unwrap();
             verdict.handshake().unwrap().response_headers()
+        })
+    });
+    group.bench_function("crossguard_verdict_and_accept_key", |b| {
+        b.iter(|| {
+            let verdict = policy
+                .check(&RequestHead::from_request(black_box(&request)))
+                .unwrap();
+            verdict.handshake().unwrap().accept()
         })
     });
     group.bench_function("crossguard_verdict", |b| {

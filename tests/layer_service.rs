@@ -325,7 +325,9 @@ async fn verdicts_setting_decides_which_requests_carry_one() {
         Some(v) => format!(
             "rule={} accept={:?} reported={:?}",
             v.rule(),
-            v.handshake().and_then(|h| h.accept()).map(|a| a.as_str()),
+            v.handshake()
+                .and_then(|h| h.accept())
+                .map(|a| a.as_str().to_owned()),
             v.reported().map(|r| r.reason())
         ),
     };

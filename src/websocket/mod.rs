@@ -35,6 +35,8 @@ mod deflate;
 mod field_list;
 mod protocol;
 
+use std::fmt;
+
 use http::header::{
     CONNECTION, SEC_WEBSOCKET_ACCEPT, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_PROTOCOL,
     SEC_WEBSOCKET_VERSION, UPGRADE,
@@ -126,18 +128,54 @@ impl WebSocketConfig {
 }
 
 /// A validated opening handshake: what the server answers with and what it agreed to.
+///
+/// It keeps the client's `Sec-WebSocket-Key` and derives `Sec-WebSocket-Accept` from it when
+/// asked ([`Handshake::accept`], [`Handshake::response_headers`]): a service that answers the
+/// handshake itself (axum's `WebSocketUpgrade`, an upstream behind a proxy) never pays for the
+/// SHA-1.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Handshake {
-    accept: Option<AcceptKey>,
+    key: Option<Key>,
     protocol: Option<HeaderValue>,
     deflate: Option<DeflateParams>,
 }
 
+/// A `Sec-WebSocket-Key` that [`is_valid_key`] accepted: 24 characters, held inline.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Key([u8; 24]);
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Key")
+            .field(&String::from_utf8_lossy(&self.0))
+            .finish()
+    }
+}
+
 impl Handshake {
-    /// The `Sec-WebSocket-Accept` value; `None` over HTTP/2 and HTTP/3, which have no key.
+    /// The `Sec-WebSocket-Accept` value, derived from the key (one SHA-1 and its base64, about as
+    /// long as the rest of the verdict); `None` over HTTP/2 and HTTP/3, which have no key.
+    ///
+    /// ```
+    /// use crossguard::{Policy, RequestHead};
+    /// use http::Request;
+    ///
+    /// let request = Request::get("/ws")
+    ///     .header("host", "localhost:8188")
+    ///     .header("origin", "http://localhost:8188")
+    ///     .header("upgrade", "websocket")
+    ///     .header("connection", "Upgrade")
+    ///     .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+    ///     .header("sec-websocket-version", "13")
+    ///     .body(())
+    ///     .unwrap();
+    /// let verdict = Policy::default().check(&RequestHead::from_request(&request)).unwrap();
+    /// let accept = verdict.handshake().and_then(|h| h.accept()).unwrap();
+    /// assert_eq!(accept.as_str(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="); // RFC 6455 §1.3
+    /// ```
     #[must_use]
-    pub fn accept(&self) -> Option<&AcceptKey> {
-        self.accept.as_ref()
+    pub fn accept(&self) -> Option<AcceptKey> {
+        self.key.map(|key| accept_key(&key.0))
     }
 
     /// The selected subprotocol, if the client offered one the server speaks.
@@ -155,7 +193,7 @@ impl Handshake {
     /// `101 Switching Protocols` for HTTP/1.1, `200 OK` for extended CONNECT (RFC 8441 §5).
     #[must_use]
     pub fn status(&self) -> StatusCode {
-        if self.accept.is_some() {
+        if self.key.is_some() {
             StatusCode::SWITCHING_PROTOCOLS
         } else {
             StatusCode::OK
@@ -166,7 +204,7 @@ impl Handshake {
     #[must_use]
     pub fn response_headers(&self) -> HeaderMap {
         let mut headers = HeaderMap::with_capacity(5);
-        if let Some(accept) = &self.accept {
+        if let Some(accept) = self.accept() {
             headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
             headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
             headers.insert(SEC_WEBSOCKET_ACCEPT, accept.to_header_value());
@@ -294,7 +332,7 @@ pub(crate) fn validate<R: Recorder>(
     handshake.fill(headers);
     let upgrade_websocket =
         field_list::contains_token(fields.upgrade.values(headers, UPGRADE), "websocket");
-    let accept = if head.version() >= Version::HTTP_2 {
+    let key = if head.version() >= Version::HTTP_2 {
         // Connection-specific fields are forbidden in HTTP/2 (RFC 9113 §8.2.2).
         let version = if upgrade_websocket {
             Err(Rejection::WebSocketHttpVersion)
@@ -348,11 +386,15 @@ pub(crate) fn validate<R: Recorder>(
         };
         step(recorder, Check::Connection, connection)?;
         let key = match fields.key {
-            Lines::One(key) if is_valid_key(key.as_bytes()) => Ok(key),
+            Lines::One(key) if is_valid_key(key.as_bytes()) => key
+                .as_bytes()
+                .try_into()
+                .map(Key)
+                .map_err(|_| Rejection::InvalidWebSocketKey),
             _ => Err(Rejection::InvalidWebSocketKey),
         };
         step(recorder, Check::SecWebSocketKey, key.map(|_| ()))?;
-        key.ok().map(|key| accept_key(key.as_bytes()))
+        key.ok()
     };
     let version = match handshake.version {
         Lines::One(version) if version == "13" => Ok(()),
@@ -374,7 +416,7 @@ pub(crate) fn validate<R: Recorder>(
     let deflate = negotiate_deflate(&mut offered, config.deflate.as_ref());
     step(recorder, Check::SecWebSocketExtensions, deflate.map(|_| ()))?;
     Ok(Handshake {
-        accept,
+        key,
         protocol: protocol?,
         deflate: deflate?,
     })

@@ -53,7 +53,7 @@ impl AcceptKey {
     /// The value as a header value.
     #[must_use]
     pub fn to_header_value(&self) -> HeaderValue {
-        HeaderValue::from_str(self.as_str()).unwrap_or_else(|_| HeaderValue::from_static(""))
+        HeaderValue::from_bytes(&self.0).unwrap_or_else(|_| HeaderValue::from_static(""))
     }
 }
 

@@ -53,11 +53,15 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            KindProj::Inner { future, vary } => {
+            // Without a `Vary` to add, the inner service's answer is passed on as it is, not
+            // moved through this frame.
+            KindProj::Inner { future, vary: None } => future.poll(cx),
+            KindProj::Inner {
+                future,
+                vary: Some(vary),
+            } => {
                 let mut response = ready!(future.poll(cx))?;
-                if let Some(vary) = vary.take() {
-                    response.headers_mut().append(header::VARY, vary.clone());
-                }
+                response.headers_mut().append(header::VARY, (*vary).clone());
                 Poll::Ready(Ok(response))
             }
             KindProj::Rejected { response } => match response.take() {

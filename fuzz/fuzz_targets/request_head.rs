@@ -120,7 +120,7 @@ fuzz_target!(|data: &[u8]| {
                 if let Some(h) = v.handshake() {
                     assert!(handshake);
                     let key = request.headers().get("sec-websocket-key").unwrap();
-                    assert_eq!(h.accept(), Some(&accept_key(key.as_bytes())));
+                    assert_eq!(h.accept(), Some(accept_key(key.as_bytes())));
                     // An allowed browser handshake (with Origin) is same-origin or allowlisted.
                     if let Some(origin) = request.headers().get("origin") {
                         let origin = Origin::parse(origin.as_bytes()).unwrap();

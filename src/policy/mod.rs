@@ -25,7 +25,7 @@ mod origin;
 use std::fmt;
 use std::sync::Arc;
 
-use http::{HeaderValue, Method, Request, Uri, request};
+use http::{Method, Request, Uri, request};
 
 pub use crate::authority::{Host, HostPort, MAX_AUTHORITY_LEN, MAX_HOST_LEN};
 pub use crate::fetch::{MAX_FETCH_METADATA_LEN, SecFetchDest, SecFetchMode, SecFetchSite};
@@ -41,13 +41,15 @@ use crate::{Rejection, RequestHead, Verdict};
 type Bypass = Arc<dyn Fn(&Method, &Uri) -> bool + Send + Sync>;
 
 /// `Vary` for responses whose status depends on Fetch Metadata (resource isolation).
-static VARY_FETCH_METADATA: HeaderValue =
-    HeaderValue::from_static("Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest");
+#[cfg(feature = "tower")]
+static VARY_FETCH_METADATA: http::HeaderValue =
+    http::HeaderValue::from_static("Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest");
 
 /// `Vary` when the Origin can change a safe request's verdict too (resource isolation with an
 /// origin allowlist).
-static VARY_FETCH_METADATA_ORIGIN: HeaderValue =
-    HeaderValue::from_static("Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest, Origin");
+#[cfg(feature = "tower")]
+static VARY_FETCH_METADATA_ORIGIN: http::HeaderValue =
+    http::HeaderValue::from_static("Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest, Origin");
 
 /// A validated, immutable policy. Cloning is cheap (an `Arc`).
 ///
@@ -160,7 +162,8 @@ impl Policy {
     /// The `Vary` value the guard adds to every response, when the verdict of a cacheable (safe)
     /// request can depend on request fields: the Fetch Metadata under resource isolation, and the
     /// `Origin` as well when an origin allowlist can let a cross-site request through.
-    pub(crate) fn vary(&self) -> Option<&'static HeaderValue> {
+    #[cfg(feature = "tower")]
+    pub(crate) fn vary(&self) -> Option<&'static http::HeaderValue> {
         let config = &*self.inner;
         match (config.resource_isolation, config.origins.is_empty()) {
             (false, _) => None,

@@ -56,14 +56,14 @@ impl<'a> RequestHead<'a> {
             request.version(),
             request.headers(),
         );
-        head.with_protocol(protocol_extension(request.extensions()))
+        head.with_protocol(protocol_extension(request.method(), request.extensions()))
     }
 
     /// The head of a request's parts.
     #[must_use]
     pub fn from_parts(parts: &'a request::Parts) -> Self {
         let head = Self::new(&parts.method, &parts.uri, parts.version, &parts.headers);
-        head.with_protocol(protocol_extension(&parts.extensions))
+        head.with_protocol(protocol_extension(&parts.method, &parts.extensions))
     }
 
     /// The method.
@@ -97,14 +97,55 @@ impl<'a> RequestHead<'a> {
     }
 }
 
+/// hyper's `:protocol` extension. Only an extended CONNECT carries the pseudo-header (RFC 8441
+/// §4), so no other request pays for the lookup.
 #[cfg(feature = "hyper")]
-fn protocol_extension(extensions: &http::Extensions) -> Option<&str> {
+fn protocol_extension<'a>(method: &Method, extensions: &'a http::Extensions) -> Option<&'a str> {
+    if method != Method::CONNECT {
+        return None;
+    }
     extensions
         .get::<hyper::ext::Protocol>()
         .map(hyper::ext::Protocol::as_str)
 }
 
 #[cfg(not(feature = "hyper"))]
-fn protocol_extension(_extensions: &http::Extensions) -> Option<&str> {
+fn protocol_extension<'a>(_method: &Method, _extensions: &'a http::Extensions) -> Option<&'a str> {
     None
+}
+
+#[cfg(all(test, feature = "hyper"))]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::RequestHead;
+    use http::{Method, Request, Version};
+
+    /// hyper's extension is read on an extended CONNECT, and on nothing else (RFC 8441 §4).
+    #[test]
+    fn protocol_only_on_connect() {
+        for (method, expected) in [
+            (Method::CONNECT, Some("websocket")),
+            (Method::GET, None),
+            (Method::POST, None),
+        ] {
+            let request = Request::builder()
+                .method(method.clone())
+                .version(Version::HTTP_2)
+                .uri("https://localhost:8188/ws")
+                .extension(hyper::ext::Protocol::from_static("websocket"))
+                .body(())
+                .unwrap();
+            assert_eq!(
+                RequestHead::from_request(&request).protocol(),
+                expected,
+                "{method}"
+            );
+            let (parts, ()) = request.into_parts();
+            assert_eq!(
+                RequestHead::from_parts(&parts).protocol(),
+                expected,
+                "{method}"
+            );
+        }
+    }
 }

@@ -153,8 +153,8 @@ impl fmt::Debug for Key {
 }
 
 impl Handshake {
-    /// The `Sec-WebSocket-Accept` value, derived from the key (one SHA-1 and its base64, about as
-    /// long as the rest of the verdict); `None` over HTTP/2 and HTTP/3, which have no key.
+    /// The `Sec-WebSocket-Accept` value, derived from the key on each call (one SHA-1 and its
+    /// base64); `None` over HTTP/2 and HTTP/3, which have no key.
     ///
     /// ```
     /// use crossguard::{Policy, RequestHead};

@@ -8,9 +8,9 @@
 //! curl -i http://localhost:8188/ -H 'Host: attacker.example:8188'                           # 403 host_not_allowed
 //! ```
 
+use axum::Router;
 use axum::routing::{get, post};
-use axum::{Extension, Router};
-use crossguard::{GuardLayer, Policy, Verdict};
+use crossguard::{GuardLayer, Policy};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -24,12 +24,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/", get(|| async { "crossguard axum example\n" }))
         .route(
             "/api/prompt",
-            post(|Extension(verdict): Extension<Verdict>| async move {
-                format!(
-                    "{{\"queued\":true,\"allowed_by\":\"{}\"}}\n",
-                    verdict.rule()
-                )
-            }),
+            // Only requests the guard allowed get here.
+            post(|| async { "{\"queued\":true}\n" }),
         )
         .layer(GuardLayer::new(policy));
 

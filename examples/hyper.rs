@@ -18,12 +18,14 @@ use hyper_util::service::TowerToHyperService;
 use tower::ServiceBuilder;
 
 async fn handle(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let rule = request
+    // Only a WebSocket handshake (or, in report-only mode, a would-be refusal) carries a verdict.
+    let reported = request
         .extensions()
         .get::<Verdict>()
-        .map_or("none", |v| v.rule().as_str());
+        .and_then(Verdict::reported)
+        .map_or("none", |r| r.reason());
     Ok(Response::new(Full::new(Bytes::from(format!(
-        "allowed by {rule}\n"
+        "allowed (report-only finding: {reported})\n"
     )))))
 }
 

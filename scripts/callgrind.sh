@@ -11,22 +11,21 @@ command -v valgrind >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=nonint
 bin=$(bash scripts/build-harness.sh request_loop)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-for mode in none no-op-layer tower-http-csrf default local default-lean local-lean; do
+for mode in none no-op-layer tower-http-csrf default local; do
     valgrind --tool=callgrind --callgrind-out-file="$out/$mode" \
         "$bin" "$mode" "$count" >/dev/null 2>"$out/$mode.log"
 done
 total() { grep -E '^(summary|totals):' "$out/$1" | head -1 | awk '{print $2}'; }
-python3 - "$count" "$(total none)" "$(total no-op-layer)" "$(total tower-http-csrf)" "$(total default)" "$(total local)" \
-    "$(total default-lean)" "$(total local-lean)" <<'PY'
+python3 - "$count" "$(total none)" "$(total no-op-layer)" "$(total tower-http-csrf)" "$(total default)" "$(total local)" <<'PY'
 import sys
-count, none, noop, csrf, default, local, default_lean, local_lean = (int(x) for x in sys.argv[1:])
+count, none, noop, csrf, default, local = (int(x) for x in sys.argv[1:])
 print(f"requests: {count} (same-origin Chromium POST through an axum Router, in process)")
 print(f"no layer: {none / count:.0f} instructions per request")
 for name, total in (("a layer that does nothing", noop), ("tower-http csrf", csrf),
-                    ("guard, default preset", default), ("guard, local preset", local),
-                    ("guard, default preset, Verdicts::HandshakesAndReports", default_lean),
-                    ("guard, local preset, Verdicts::HandshakesAndReports", local_lean)):
+                    ("guard, default preset", default), ("guard, local preset", local)):
     print(f"{name}: {total / count:8.0f} instructions per request, "
           f"+{(total - none) / count:.0f} ({100 * (total - none) / none:.1f}%), "
           f"throughput ratio {none / total:.4f}")
+print(f"guard, default preset adds {(default - none) / (csrf - none):.2f}x what tower-http csrf adds; "
+      f"local preset {(local - none) / (csrf - none):.2f}x")
 PY

@@ -81,7 +81,7 @@ pub(crate) fn ends_with_label(name: &str, suffix: &str) -> bool {
 /// A parsed `host[:port]`, borrowed from the request.
 ///
 /// ```
-/// use crossguard::policy::{Host, HostPort};
+/// use crossguard::__internals::{Host, HostPort};
 ///
 /// let a = HostPort::parse(b"[::1]:8188").unwrap();
 /// assert_eq!(a.host(), Host::Ipv6(std::net::Ipv6Addr::LOCALHOST));

@@ -9,7 +9,7 @@
 use std::fmt;
 
 use crate::Rejection;
-use crate::fetch::{SecFetchDest, SecFetchMode, SecFetchSite};
+pub use crate::fetch::{SecFetchDest, SecFetchMode, SecFetchSite};
 
 /// A check the policy runs, in the order it first runs them ([`Check::ALL`]).
 ///
@@ -51,7 +51,7 @@ pub enum Check {
 
 impl Check {
     /// Every check, in decision order.
-    pub const ALL: [Check; 14] = [
+    pub const ALL: &'static [Check] = &[
         Check::Host,
         Check::Origin,
         Check::SecFetchSite,
@@ -200,18 +200,21 @@ impl Recorder for () {
 
 /// The recorder of [`Policy::explain`](crate::Policy::explain).
 pub(crate) struct Record {
-    outcomes: [Outcome; Check::ALL.len()],
+    outcomes: [Outcome; CHECKS],
 }
+
+/// How many checks there are: the length of an explanation's outcome array.
+pub(crate) const CHECKS: usize = Check::ALL.len();
 
 impl Record {
     pub(crate) fn new() -> Self {
         Self {
-            outcomes: [Outcome::NotReached; Check::ALL.len()],
+            outcomes: [Outcome::NotReached; CHECKS],
         }
     }
 
     /// The outcome of every check, indexed as [`Check::ALL`].
-    pub(crate) fn into_outcomes(self) -> [Outcome; Check::ALL.len()] {
+    pub(crate) fn into_outcomes(self) -> [Outcome; CHECKS] {
         self.outcomes
     }
 }

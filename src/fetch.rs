@@ -82,7 +82,7 @@ impl SecFetchSite {
     /// [`Rejection::MalformedFetchMetadata`] when the value is not a short visible-ASCII token.
     ///
     /// ```
-    /// use crossguard::policy::SecFetchSite;
+    /// use crossguard::explain::SecFetchSite;
     /// use http::HeaderValue;
     ///
     /// let parse = |v| SecFetchSite::parse(&HeaderValue::from_static(v));

@@ -96,9 +96,9 @@ impl<'a> Iterator for Values<'a> {
 /// of a header map into a value that starts as the default, in one pass over its lines when it
 /// has at most [`SCAN_LIMIT`] of them (`scan`, comparing each name in the order given: the
 /// standard names, one byte each to compare, first), else with one lookup per field
-/// (`look_up`). Filling the caller's value, rather than returning one, matters: a value returned
-/// would be copied right after the pass's stores, with wider loads than the stores, which the
-/// processor cannot forward and waits for.
+/// (`look_up`). It fills the caller's value rather than returning one: returning it measured
+/// slower (`cross_origin/*` rows in `benches/`, and the decision loops of
+/// `scripts/callgrind.sh`).
 macro_rules! field_set {
     (
         $(#[$meta:meta])*

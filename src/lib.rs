@@ -49,7 +49,7 @@ pub mod explain;
 mod fetch;
 mod fields;
 mod head;
-pub mod policy;
+mod policy;
 mod rejection;
 mod rule;
 mod verdict;
@@ -60,14 +60,26 @@ pub mod layer;
 
 pub use config_error::{ConfigError, DeflateMistake, HostMistake, OriginMistake, ProtocolMistake};
 pub use head::RequestHead;
-pub use policy::Explanation;
-pub use policy::{Policy, PolicyBuilder, Preset};
+pub use policy::{Explanation, Policy, PolicyBuilder, Preset};
 pub use rejection::{Field, Rejection};
 pub use rule::Rule;
 pub use verdict::Verdict;
 
 #[cfg(feature = "tower")]
 pub use layer::{Guard, GuardLayer};
+
+/// Parsers and limits the fuzz targets and the integration tests drive directly. Not part of the
+/// public API: no promise of stability is made for anything in here.
+#[doc(hidden)]
+pub mod __internals {
+    pub use crate::authority::{Host, HostPort, MAX_AUTHORITY_LEN, MAX_HOST_LEN};
+    pub use crate::fetch::MAX_FETCH_METADATA_LEN;
+    pub use crate::policy::{HostAllowlist, MAX_ORIGIN_LEN, Origin, OriginAllowlist};
+    pub use crate::websocket::internals::{
+        MAX_EXTENSION_PARAMS, MAX_EXTENSIONS, MAX_EXTENSIONS_HEADER_LEN, MAX_PROTOCOL_HEADER_LEN,
+        MAX_PROTOCOLS, PERMESSAGE_DEFLATE, WEBSOCKET_GUID,
+    };
+}
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

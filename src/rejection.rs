@@ -236,3 +236,17 @@ impl Rejection {
         }
     }
 }
+
+/// The status, `Content-Type` and body of a refusal: what [`Policy::rejection_response`] and the
+/// layer's default rejection start from.
+///
+/// [`Policy::rejection_response`]: crate::Policy::rejection_response
+pub(crate) fn plain_rejection<B: From<&'static str>>(rejection: Rejection) -> http::Response<B> {
+    let mut response = http::Response::new(B::from(rejection.body()));
+    *response.status_mut() = rejection.status();
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}

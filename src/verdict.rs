@@ -6,7 +6,9 @@ use crate::{Rejection, Rule};
 /// An allowed request: the rule that allowed it and, for a WebSocket handshake, the
 /// [`Handshake`] to answer with.
 ///
-/// The guard layer puts the verdict into the request's extensions, so handlers can read it:
+/// [`Policy::check`](crate::Policy::check) returns it. The guard layer puts it into the request's
+/// extensions when it carries something a handler acts on: a WebSocket handshake's
+/// [`Handshake`], or a report-only finding ([`Verdict::reported`]).
 ///
 /// ```
 /// use crossguard::{Policy, RequestHead, Rule};

@@ -8,11 +8,10 @@
     clippy::panic
 )]
 
-mod support;
-
-use crossguard::websocket::{WEBSOCKET_GUID, accept_key, is_valid_key};
+use crate::support::check_rows;
+use crossguard::__internals::WEBSOCKET_GUID;
+use crossguard::websocket::{accept_key, is_valid_key};
 use proptest::prelude::*;
-use support::check_rows;
 
 // ---------------------------------------------------------------------------------------------
 // Oracle: SHA-1 (FIPS 180-4 §5.1.1 padding, §6.1.2 hash computation) and base64 (RFC 4648 §4).

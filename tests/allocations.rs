@@ -178,17 +178,16 @@ fn served(mut request: Request<()>) -> Request<()> {
     request
 }
 
-/// The layer, with a ready inner service that answers with one header field, as services do:
-/// exactly one allocation for an allowed ordinary request (the boxed `Verdict` in the extensions),
-/// none with `Verdicts::HandshakesAndReports`, and none for the decision, for both presets (the
-/// `local` preset's `Vary` is a static value appended to the response's map).
+/// The layer, with a ready inner service that answers with one header field, as services do: no
+/// allocation for an allowed ordinary request (it carries no `Verdict`; the decision allocates
+/// nothing), for both presets (the `local` preset's `Vary` is a static value appended to the
+/// response's map). A handshake's verdict is boxed into the extensions: exactly one.
 #[test]
 fn layer_allocates_once_per_allowed_request() {
     use std::future::Future as _;
     use std::task::{Context, Poll, Waker};
 
     use crossguard::GuardLayer;
-    use crossguard::layer::Verdicts;
     use http::Response;
     use tower::{Layer as _, Service as _};
 
@@ -214,21 +213,35 @@ fn layer_allocates_once_per_allowed_request() {
         ))
     };
     let mut cx = Context::from_waker(Waker::noop());
-    let settings = [(Verdicts::Every, 1), (Verdicts::HandshakesAndReports, 0)];
-    for (policy, (verdicts, added)) in [Policy::default(), Policy::local().build().unwrap()]
+    let handshake = || {
+        served(request(
+            &[
+                ("host", "localhost:8188"),
+                ("origin", "http://localhost:8188"),
+                ("upgrade", "websocket"),
+                ("connection", "Upgrade"),
+                ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+                ("sec-websocket-version", "13"),
+            ],
+            "GET",
+            "/ws",
+        ))
+    };
+    type Make = fn() -> Request<()>;
+    let kinds: [(&str, Make, usize); 2] =
+        [("same-origin POST", post, 0), ("handshake", handshake, 1)];
+    for (policy, (kind, make, added)) in [Policy::default(), Policy::local().build().unwrap()]
         .into_iter()
-        .flat_map(|policy| settings.map(|setting| (policy.clone(), setting)))
+        .flat_map(|policy| kinds.map(|kind| (policy.clone(), kind)))
     {
-        let mut guard = GuardLayer::new(policy.clone())
-            .verdicts(verdicts)
-            .layer(inner);
+        let mut guard = GuardLayer::new(policy.clone()).layer(inner);
         // The inner service's own allocations (its response map) happen with or without the guard.
         let (inner_count, _) = allocations(|| {
             let mut service = inner;
-            let mut future = std::pin::pin!(service.call(post()));
+            let mut future = std::pin::pin!(service.call(make()));
             future.as_mut().poll(&mut cx)
         });
-        let request = post();
+        let request = make();
         let (count, poll) = allocations(|| {
             let mut future = std::pin::pin!(guard.call(request));
             match future.as_mut().poll(&mut cx) {
@@ -243,12 +256,12 @@ fn layer_allocates_once_per_allowed_request() {
             poll.headers().get("vary").map(|v| v.to_str().unwrap()),
             expected_vary
         );
-        // `post()` itself is built outside the count; the inner service allocates `inner_count`.
-        let (build, _) = allocations(post);
+        // `make()` itself is built outside the count; the inner service allocates `inner_count`.
+        let (build, _) = allocations(make);
         assert_eq!(
             count,
             inner_count - build + added,
-            "{policy:?}, {verdicts:?}: the guard adds exactly {added} allocation(s)"
+            "{policy:?}, {kind}: the guard adds exactly {added} allocation(s)"
         );
     }
 }

@@ -7,10 +7,8 @@
     clippy::panic
 )]
 
-mod support;
-
+use crate::support::{ACCEPT, Decision, check_rows, decide, parse_head};
 use crossguard::{Policy, Rejection, Rule};
-use support::{ACCEPT, Decision, check_rows, decide, parse_head};
 
 const CHROMIUM_SAME_ORIGIN_FETCH_POST: &str = "
 POST /api/prompt HTTP/1.1

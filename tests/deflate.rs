@@ -11,17 +11,13 @@
     clippy::panic
 )]
 
-mod support;
-
+use crate::support::Negotiated::{Accept, Decline, Malformed};
+use crate::support::{DeflateRow, check_deflate};
+use crossguard::__internals::{MAX_EXTENSION_PARAMS, MAX_EXTENSIONS, MAX_EXTENSIONS_HEADER_LEN};
 use crossguard::Rejection;
-use crossguard::websocket::{
-    DeflateConfig, DeflateParams, MAX_EXTENSION_PARAMS, MAX_EXTENSIONS, MAX_EXTENSIONS_HEADER_LEN,
-    negotiate_deflate,
-};
+use crossguard::websocket::{DeflateConfig, DeflateParams, negotiate_deflate};
 use http::HeaderValue;
 use proptest::prelude::*;
-use support::Negotiated::{Accept, Decline, Malformed};
-use support::{DeflateRow, check_deflate};
 
 // ---------------------------------------------------------------------------------------------
 // Table tests

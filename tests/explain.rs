@@ -7,8 +7,8 @@
     clippy::panic
 )]
 
+use crossguard::explain::SecFetchSite;
 use crossguard::explain::{Check, Finding, Outcome};
-use crossguard::policy::SecFetchSite;
 use crossguard::{Policy, Rejection, RequestHead};
 use http::{Request, Version};
 use proptest::prelude::*;
@@ -275,7 +275,7 @@ fn decisive_outcomes() {
 /// `navigate` decides nothing, and `Sec-Fetch-Site` refuses.
 #[test]
 fn navigation_outcomes() {
-    use crossguard::policy::{SecFetchDest, SecFetchMode};
+    use crossguard::explain::{SecFetchDest, SecFetchMode};
     let local = Policy::local().build().unwrap();
     let get = |dest: &str| {
         Request::get("/view")
@@ -318,7 +318,7 @@ fn navigation_outcomes() {
 /// explanation names it), others to `Unknown`/`Other`.
 #[test]
 fn fetch_metadata_values() {
-    use crossguard::policy::{SecFetchDest, SecFetchMode};
+    use crossguard::explain::{SecFetchDest, SecFetchMode};
     use http::HeaderValue;
     let mode = |v: &'static str| SecFetchMode::parse(&HeaderValue::from_static(v)).unwrap();
     #[rustfmt::skip]

@@ -7,13 +7,11 @@
     clippy::panic
 )]
 
-mod support;
-
+use crate::support::Negotiated::{Decline, Malformed};
+use crate::support::{Decision, DeflateRow, KEY, check_deflate, check_rows};
 use crossguard::websocket::{DeflateConfig, select_protocol};
 use crossguard::{Field, Policy, Rejection, RequestHead, Rule};
 use http::{HeaderValue, Request};
-use support::Negotiated::{Decline, Malformed};
-use support::{Decision, DeflateRow, KEY, check_deflate, check_rows};
 
 const MIB: usize = 1024 * 1024;
 

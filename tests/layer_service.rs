@@ -15,7 +15,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use crossguard::layer::{Report, Verdicts};
+use crossguard::layer::Report;
 use crossguard::{GuardLayer, Policy, Rejection, Verdict};
 use http::{Request, Response, StatusCode, header};
 use http_body_util::BodyExt as _;
@@ -25,11 +25,14 @@ fn app(policy: Policy, hits: Arc<AtomicUsize>) -> Router {
     Router::new()
         .route(
             "/api/prompt",
-            post(move |Extension(verdict): Extension<Verdict>| {
+            post(move |verdict: Option<Extension<Verdict>>| {
                 let hits = hits.clone();
                 async move {
                     hits.fetch_add(1, Ordering::SeqCst);
-                    format!("rule={}", verdict.rule())
+                    match verdict {
+                        Some(Extension(v)) => format!("rule={}", v.rule()),
+                        None => "no verdict".to_owned(),
+                    }
                 }
             }),
         )
@@ -86,7 +89,7 @@ async fn axum_cross_site_post_is_refused_before_the_handler() {
 }
 
 #[tokio::test]
-async fn axum_same_origin_post_reaches_the_handler_with_its_verdict() {
+async fn axum_same_origin_post_reaches_the_handler_without_a_verdict() {
     let hits = Arc::new(AtomicUsize::new(0));
     let response = app(Policy::default(), hits.clone())
         .oneshot(post_prompt(&[
@@ -98,7 +101,7 @@ async fn axum_same_origin_post_reaches_the_handler_with_its_verdict() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.extensions().get::<Rejection>().is_none());
-    assert_eq!(body_text(response).await, "rule=sec_fetch_site");
+    assert_eq!(body_text(response).await, "no verdict");
     assert_eq!(hits.load(Ordering::SeqCst), 1);
 }
 
@@ -304,7 +307,7 @@ async fn hyper_util_server_on_loopback() {
             .contains("vary: sec-fetch-site, sec-fetch-mode, sec-fetch-dest\r\n"),
         "{answer}"
     );
-    assert!(answer.ends_with("Some(SecFetchSite)"), "{answer}");
+    assert!(answer.ends_with("None"), "{answer}");
     assert_eq!(hits.load(Ordering::SeqCst), 1);
     tokio::time::timeout(timeout, server)
         .await
@@ -316,10 +319,11 @@ fn bytes_of(text: String) -> hyper::body::Bytes {
     hyper::body::Bytes::from(text)
 }
 
-/// Which requests reach the service with a verdict, under each [`Verdicts`] setting: the rule,
+/// Which requests reach the service with a verdict: handshakes (with the accept value to answer)
+/// and report-only findings; an ordinary allowed request carries none. Each row shows the rule,
 /// the handshake's accept value and the reported rejection as the service saw them.
 #[tokio::test]
-async fn verdicts_setting_decides_which_requests_carry_one() {
+async fn verdict_reaches_the_service_when_it_carries_something() {
     let seen = |verdict: Option<&Verdict>| match verdict {
         None => "none".to_owned(),
         Some(v) => format!(
@@ -358,21 +362,106 @@ async fn verdicts_setting_decides_which_requests_carry_one() {
     let report_only = Policy::builder().report_only(true).build().unwrap();
     let accept = "accept=Some(\"s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\")";
     #[rustfmt::skip]
-    let rows: [(&Policy, Verdicts, Request<Body>, String); 8] = [
-        (&enforcing, Verdicts::Every, same_origin(), "rule=sec_fetch_site accept=None reported=None".into()),
-        (&enforcing, Verdicts::HandshakesAndReports, same_origin(), "none".into()),
-        (&enforcing, Verdicts::Every, handshake(), format!("rule=websocket_origin {accept} reported=None")),
-        (&enforcing, Verdicts::HandshakesAndReports, handshake(), format!("rule=websocket_origin {accept} reported=None")),
-        (&report_only, Verdicts::Every, same_origin(), "rule=sec_fetch_site accept=None reported=None".into()),
-        (&report_only, Verdicts::HandshakesAndReports, same_origin(), "none".into()),
-        (&report_only, Verdicts::Every, cross_site(), "rule=sec_fetch_site accept=None reported=Some(\"cross_site_request\")".into()),
-        (&report_only, Verdicts::HandshakesAndReports, cross_site(), "rule=sec_fetch_site accept=None reported=Some(\"cross_site_request\")".into()),
+    let rows: [(&str, &Policy, Request<Body>, String); 5] = [
+        ("enforcing, same-origin POST: nothing to carry", &enforcing, same_origin(), "none".into()),
+        ("enforcing, handshake: its Handshake (RFC 6455 §1.3 key)", &enforcing, handshake(), format!("rule=websocket_origin {accept} reported=None")),
+        ("report-only, same-origin POST: nothing to report", &report_only, same_origin(), "none".into()),
+        ("report-only, cross-site POST: the would-be rejection", &report_only, cross_site(), "rule=sec_fetch_site accept=None reported=Some(\"cross_site_request\")".into()),
+        ("report-only, handshake", &report_only, handshake(), format!("rule=websocket_origin {accept} reported=None")),
     ];
-    for (policy, verdicts, request, expected) in rows {
-        let layer = GuardLayer::new(policy.clone()).verdicts(verdicts);
+    for (name, policy, request, expected) in rows {
+        let layer = GuardLayer::new(policy.clone());
         let response = layer.layer(service).oneshot(request).await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        assert_eq!(body_text(response).await, expected, "{verdicts:?}");
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+        assert_eq!(body_text(response).await, expected, "{name}");
     }
-    assert_eq!(Verdicts::default(), Verdicts::Every);
+}
+
+/// `Policy::rejection_response` is byte for byte the response the layer sends for every
+/// rejection, under policies with and without `Vary`: status, every header line in order, body
+/// and the `Rejection` extension.
+#[tokio::test]
+async fn rejection_response_is_the_layers_refusal() {
+    let policies = [
+        Policy::default(),
+        Policy::local().build().unwrap(),
+        Policy::local()
+            .allow_origin("https://app.example")
+            .build()
+            .unwrap(),
+    ];
+    for policy in &policies {
+        for &rejection in Rejection::ALL {
+            let from_policy = policy.rejection_response::<String>(rejection);
+            let service = tower::service_fn(|_: Request<String>| async {
+                Ok::<_, Infallible>(Response::new(String::from("the service ran")))
+            });
+            let head = |r: &Response<String>| {
+                (
+                    r.status(),
+                    r.headers()
+                        .iter()
+                        .map(|(n, v)| format!("{n}: {}", v.to_str().unwrap()))
+                        .collect::<Vec<_>>(),
+                    r.body().clone(),
+                    r.extensions().get::<Rejection>().copied(),
+                )
+            };
+            // The layer's own refusal for a request that this rejection refuses.
+            if let Some(request) = refused_by(rejection) {
+                let response = GuardLayer::new(policy.clone())
+                    .layer(service)
+                    .oneshot(request)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    head(&response),
+                    head(&from_policy),
+                    "{rejection:?} {policy:?}"
+                );
+            }
+            assert_eq!(from_policy.status(), rejection.status());
+            assert_eq!(from_policy.body(), rejection.body());
+            assert_eq!(
+                from_policy.extensions().get::<Rejection>(),
+                Some(&rejection)
+            );
+            let vary: Vec<_> = from_policy.headers().get_all("vary").iter().collect();
+            assert_eq!(vary, policy.vary().into_iter().collect::<Vec<_>>());
+            for (name, value) in rejection.required_headers() {
+                assert_eq!(
+                    from_policy.headers().get(name),
+                    Some(value),
+                    "{rejection:?}"
+                );
+            }
+        }
+    }
+}
+
+/// A request each policy above refuses with `rejection`, for the rejections a plain request can
+/// produce under all three.
+fn refused_by(rejection: Rejection) -> Option<Request<String>> {
+    let base = || {
+        Request::builder()
+            .uri("/api/prompt")
+            .header("host", "localhost:8188")
+    };
+    let handshake = |version: &str| {
+        base()
+            .method("GET")
+            .header("upgrade", "websocket")
+            .header("connection", "upgrade")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("sec-websocket-version", version)
+    };
+    let request = match rejection {
+        Rejection::MissingHost => Request::post("/api/prompt"),
+        Rejection::CrossSiteRequest => base().method("POST").header("sec-fetch-site", "cross-site"),
+        Rejection::MalformedOrigin => base().method("POST").header("origin", "http://a/b"),
+        Rejection::UnsupportedWebSocketVersion => handshake("8"),
+        Rejection::WebSocketMethodNotAllowed => handshake("13").method("POST"),
+        _ => return None,
+    };
+    Some(request.body(String::new()).unwrap())
 }

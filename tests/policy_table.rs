@@ -6,13 +6,11 @@
     clippy::panic
 )]
 
-mod support;
-
-use crossguard::{Policy, Rejection, Rule};
-use http::{Request, Version};
-use support::{
+use crate::support::{
     Decision, Fields, PolicyRow, check_policy, check_rows, decide, request, with_raw, with_version,
 };
+use crossguard::{Policy, Rejection, Rule};
+use http::{Request, Version};
 
 const H: (&str, &str) = ("host", "example.com");
 

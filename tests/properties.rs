@@ -6,11 +6,9 @@
     clippy::panic
 )]
 
-mod support;
-
 use std::convert::Infallible;
 
-use crossguard::policy::{HostAllowlist, HostPort, Origin, OriginAllowlist};
+use crossguard::__internals::{HostAllowlist, HostPort, Origin, OriginAllowlist};
 use crossguard::{ConfigError, GuardLayer, HostMistake, OriginMistake, Policy, RequestHead};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Uri, Version};
 use proptest::prelude::*;

@@ -10,26 +10,24 @@
     clippy::type_complexity
 )]
 
-mod support;
-
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use crate::support::{
+    ACCEPT, Fields, HandshakeRow, KEY, SAMPLE, Want, check_rejection, check_rows, sample_handshake,
+};
 use axum::extract::ws::WebSocketUpgrade;
 use axum::routing::get;
 use axum::{Extension, Router};
+use crossguard::__internals::{MAX_PROTOCOL_HEADER_LEN, MAX_PROTOCOLS};
 use crossguard::websocket::{
-    DeflateConfig, Handshake, MAX_PROTOCOL_HEADER_LEN, MAX_PROTOCOLS, WebSocketConfig,
-    is_handshake, select_protocol, verify,
+    DeflateConfig, Handshake, WebSocketConfig, is_handshake, select_protocol, verify,
 };
 use crossguard::{GuardLayer, Policy, Rejection, RequestHead, Rule, Verdict};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Version};
 use http_body_util::BodyExt as _;
-use support::{
-    ACCEPT, Fields, HandshakeRow, KEY, SAMPLE, Want, check_rejection, check_rows, sample_handshake,
-};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tower::{Layer as _, ServiceExt as _};
 

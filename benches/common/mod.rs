@@ -16,7 +16,6 @@ use std::future::{Ready, ready};
 
 use criterion::BatchSize;
 use criterion::measurement::WallTime;
-use crossguard::layer::Verdicts;
 use crossguard::{GuardLayer, Policy};
 use http::{Request, Response, Version};
 use tower::{Layer as _, Service as _, service_fn};
@@ -150,8 +149,7 @@ fn ok(_: Request<()>) -> Ready<Result<Response<String>, Infallible>> {
 }
 
 /// `name/no_middleware`, `name/tower_http_csrf`, `name/crossguard_default`,
-/// `name/crossguard_local`, and both presets `_lean` (`Verdicts::HandshakesAndReports`: no
-/// `Verdict` for ordinary requests): the request through each, over the same ready inner service.
+/// `name/crossguard_local`: the request through each, over the same ready inner service.
 /// Copies of the request are made in batches of `batch` before they are timed.
 pub fn layer_rows(
     group: &mut criterion::BenchmarkGroup<'_, WallTime>,
@@ -165,12 +163,6 @@ pub fn layer_rows(
     let mut csrf = tower_http::csrf::CsrfLayer::new().layer(service_fn(ok));
     let mut guard_default = GuardLayer::new(default.clone()).layer(service_fn(ok));
     let mut guard_local = GuardLayer::new(local.clone()).layer(service_fn(ok));
-    let lean = |policy: &Policy| {
-        GuardLayer::new(policy.clone())
-            .verdicts(Verdicts::HandshakesAndReports)
-            .layer(service_fn(ok))
-    };
-    let (mut lean_default, mut lean_local) = (lean(default), lean(local));
     let batch = || request.clone();
     group.bench_function(format!("{name}/no_middleware"), |b| {
         b.iter_batched(batch, |r| now(bare.call(r)), batch_size)
@@ -183,11 +175,5 @@ pub fn layer_rows(
     });
     group.bench_function(format!("{name}/crossguard_local"), |b| {
         b.iter_batched(batch, |r| now(guard_local.call(r)), batch_size)
-    });
-    group.bench_function(format!("{name}/crossguard_default_lean"), |b| {
-        b.iter_batched(batch, |r| now(lean_default.call(r)), batch_size)
-    });
-    group.bench_function(format!("{name}/crossguard_local_lean"), |b| {
-        b.iter_batched(batch, |r| now(lean_local.call(r)), batch_size)
     });
 }

@@ -16,7 +16,6 @@
 use axum::Router;
 use axum::body::Body;
 use axum::routing::post;
-use crossguard::layer::Verdicts;
 use crossguard::{GuardLayer, Policy};
 use http::{Request, StatusCode};
 use tower::ServiceExt as _;
@@ -57,18 +56,13 @@ fn request() -> Request<Body> {
 fn run(mode: &str, count: usize) -> Result<(), Box<dyn std::error::Error>> {
     let app = Router::new().route("/api/prompt", post(|| async { "{\"prompt_id\":1}" }));
     // `local`: Host allowlist + resource isolation (responses gain `Vary`); `default`: CSRF and
-    // WebSocket checks only; either with `-lean`: a verdict only for handshakes and reports
-    // (`Verdicts::HandshakesAndReports`); `tower-http-csrf`: tower-http's CSRF layer; `no-op-layer`:
-    // a layer that passes the request on, for what any layer costs in axum; anything else: none.
-    let (preset, verdicts) = match mode.strip_suffix("-lean") {
-        Some(preset) => (preset, Verdicts::HandshakesAndReports),
-        None => (mode, Verdicts::Every),
-    };
-    let app = match preset {
+    // WebSocket checks only; `tower-http-csrf`: tower-http's CSRF layer; `no-op-layer`: a layer
+    // that passes the request on, for what any layer costs in axum; anything else: none.
+    let app = match mode {
         "tower-http-csrf" => app.layer(tower_http::csrf::CsrfLayer::new()),
         "no-op-layer" => app.layer(tower::util::MapRequestLayer::new(|r: Request<Body>| r)),
-        "local" => app.layer(GuardLayer::new(Policy::local().build()?).verdicts(verdicts)),
-        "default" => app.layer(GuardLayer::new(Policy::default()).verdicts(verdicts)),
+        "local" => app.layer(GuardLayer::new(Policy::local().build()?)),
+        "default" => app.layer(GuardLayer::new(Policy::default())),
         _ => app,
     };
     // As `axum::serve` does once: turn the handlers into routes with their layers applied, so the
@@ -96,16 +90,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         [mode] if mode != "--bench" => run(mode, 20_000),
         [mode, count, ..] if !args.iter().any(|arg| arg == "--bench") => run(mode, count.parse()?),
         // No arguments, or run by `cargo bench`.
-        _ => [
-            "none",
-            "no-op-layer",
-            "tower-http-csrf",
-            "default",
-            "local",
-            "default-lean",
-            "local-lean",
-        ]
-        .into_iter()
-        .try_for_each(|mode| run(mode, SHORT)),
+        _ => ["none", "no-op-layer", "tower-http-csrf", "default", "local"]
+            .into_iter()
+            .try_for_each(|mode| run(mode, SHORT)),
     }
 }

@@ -1,7 +1,7 @@
 //! `Host` / authority parsing and the host allowlist.
 #![no_main]
 
-use crossguard::policy::{Host, HostAllowlist, HostPort, MAX_AUTHORITY_LEN};
+use crossguard::__internals::{Host, HostAllowlist, HostPort, MAX_AUTHORITY_LEN};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! `Origin` parsing and allowlist matching.
 #![no_main]
 
-use crossguard::policy::{Host, Origin, OriginAllowlist};
+use crossguard::__internals::{Host, Origin, OriginAllowlist};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,8 @@
 //! handshake), under several policies.
 #![no_main]
 
-use crossguard::policy::{HostPort, Origin, SecFetchSite};
+use crossguard::__internals::{HostPort, Origin};
+use crossguard::explain::SecFetchSite;
 use crossguard::websocket::{accept_key, is_handshake};
 use crossguard::{Policy, Rejection, RequestHead, Rule};
 use http::{HeaderName, HeaderValue, Method, Request, Version};

@@ -1,17 +1,22 @@
 //! The Tower layer: [`GuardLayer`] wraps a service in a [`Guard`] that runs the [`Policy`] before
 //! the service.
 //!
-//! - Allowed: the [`Verdict`] goes into the request's extensions and the service is called.
-//!   [`GuardLayer::verdicts`] can keep it for the requests that need one ([`Verdicts`]).
+//! - Allowed: the service is called. A WebSocket handshake carries its [`Verdict`] in the
+//!   request's extensions (with the [`Handshake`](crate::websocket::Handshake) to answer with),
+//!   and so does, in report-only mode, a request the policy would have refused
+//!   ([`Verdict::reported`]). An ordinary allowed request carries none: there is nothing in it a
+//!   handler needs, and leaving it out saves an allocation per request. In axum, extract
+//!   `Option<Extension<Verdict>>`.
 //! - Refused: the service is **not** called; the response comes from the [`OnRejection`] handler
-//!   ([`DefaultRejection`] unless replaced) and carries the [`Rejection`] as an extension.
+//!   ([`DefaultRejection`] unless replaced: the same response as
+//!   [`Policy::rejection_response`]) and carries the [`Rejection`] as an extension.
 //!   Rejections are responses, never service errors.
 //! - Report-only: every request reaches the service; the would-be rejection is in
 //!   [`Verdict::reported`], passed to the reporter set with [`GuardLayer::on_report`], and logged
 //!   with the `tracing` feature.
 //!
 //! ```
-//! use axum::{Extension, Router, routing::post};
+//! use axum::{Extension, Router, routing::{any, post}};
 //! use crossguard::{GuardLayer, Policy, Verdict};
 //! use tower::ServiceExt as _;
 //! use http::{Request, StatusCode};
@@ -19,8 +24,23 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! let app = Router::new()
-//!     .route("/api/prompt", post(|Extension(v): Extension<Verdict>| async move { v.rule().as_str() }))
+//!     .route("/api/prompt", post(|verdict: Option<Extension<Verdict>>| async move {
+//!         assert!(verdict.is_none()); // an ordinary allowed request carries no verdict
+//!         "queued"
+//!     }))
+//!     .route("/ws", any(|Extension(verdict): Extension<Verdict>| async move {
+//!         // a handshake always does: the accept value, subprotocol and deflate agreed
+//!         let handshake = verdict.handshake().expect("a handshake's verdict has one");
+//!         handshake.accept().map(|a| a.as_str().to_owned()).unwrap_or_default()
+//!     }))
 //!     .layer(GuardLayer::new(Policy::default()));
+//!
+//! let post = Request::post("/api/prompt")
+//!     .header("host", "localhost:8188")
+//!     .header("sec-fetch-site", "same-origin")
+//!     .body(axum::body::Body::empty())
+//!     .unwrap();
+//! assert_eq!(app.clone().oneshot(post).await.unwrap().status(), StatusCode::OK);
 //!
 //! let attack = Request::post("/api/prompt")
 //!     .header("host", "localhost:8188")
@@ -40,7 +60,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use http::{Method, Request, Response, Uri, header};
+use http::{Method, Request, Response, Uri};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -63,35 +83,6 @@ pub struct Report<'a> {
 
 type Reporter = Arc<dyn Fn(&Report<'_>) + Send + Sync>;
 
-/// Which allowed requests carry their [`Verdict`] in the extensions ([`GuardLayer::verdicts`]).
-///
-/// Inserting a value into a request's extensions boxes it, so a verdict costs one allocation and
-/// its free per request. A service that reads the verdict only to answer WebSocket handshakes,
-/// or to see what report-only mode would have refused, can skip it everywhere else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum Verdicts {
-    /// Every allowed request carries its verdict: `Extension<Verdict>` always extracts.
-    #[default]
-    Every,
-    /// Only WebSocket handshakes ([`Verdict::handshake`]) and, in report-only mode, requests the
-    /// policy would have refused ([`Verdict::reported`]) carry their verdict. An ordinary allowed
-    /// request reaches the service with no [`Verdict`]: read it as `Option<Extension<Verdict>>`.
-    HandshakesAndReports,
-}
-
-impl Verdicts {
-    /// Whether `verdict` goes into the extensions.
-    fn keeps(self, verdict: &Verdict) -> bool {
-        match self {
-            Self::Every => true,
-            Self::HandshakesAndReports => {
-                verdict.handshake().is_some() || verdict.reported().is_some()
-            }
-        }
-    }
-}
-
 /// Applies a [`Policy`] in front of a service. `Clone` and cheap to clone.
 #[derive(Clone)]
 #[must_use]
@@ -99,7 +90,6 @@ pub struct GuardLayer<R = DefaultRejection> {
     policy: Policy,
     on_rejection: R,
     reporter: Option<Reporter>,
-    verdicts: Verdicts,
 }
 
 impl<R: fmt::Debug> fmt::Debug for GuardLayer<R> {
@@ -108,7 +98,6 @@ impl<R: fmt::Debug> fmt::Debug for GuardLayer<R> {
             .field("policy", &self.policy)
             .field("on_rejection", &self.on_rejection)
             .field("reporter", &self.reporter.is_some())
-            .field("verdicts", &self.verdicts)
             .finish()
     }
 }
@@ -127,7 +116,6 @@ impl GuardLayer {
             policy,
             on_rejection: DefaultRejection,
             reporter: None,
-            verdicts: Verdicts::Every,
         }
     }
 }
@@ -151,43 +139,7 @@ impl<R> GuardLayer<R> {
             policy: self.policy,
             on_rejection,
             reporter: self.reporter,
-            verdicts: self.verdicts,
         }
-    }
-
-    /// Chooses which allowed requests carry their [`Verdict`] ([`Verdicts::Every`] unless set).
-    ///
-    /// ```
-    /// use axum::{Extension, Router, routing::{any, post}};
-    /// use crossguard::layer::Verdicts;
-    /// use crossguard::{GuardLayer, Policy, Verdict};
-    /// use tower::ServiceExt as _;
-    /// use http::{Request, StatusCode};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// let app = Router::new()
-    ///     .route("/api/prompt", post(|verdict: Option<Extension<Verdict>>| async move {
-    ///         assert!(verdict.is_none()); // an ordinary request: no verdict
-    ///         "queued"
-    ///     }))
-    ///     .route("/ws", any(|Extension(verdict): Extension<Verdict>| async move {
-    ///         // a handshake: its verdict is there, with the Handshake to answer
-    ///         verdict.handshake().is_some().to_string()
-    ///     }))
-    ///     .layer(GuardLayer::new(Policy::default()).verdicts(Verdicts::HandshakesAndReports));
-    ///
-    /// let post = Request::post("/api/prompt")
-    ///     .header("host", "localhost:8188")
-    ///     .header("sec-fetch-site", "same-origin")
-    ///     .body(axum::body::Body::empty())
-    ///     .unwrap();
-    /// assert_eq!(app.oneshot(post).await.unwrap().status(), StatusCode::OK);
-    /// # }
-    /// ```
-    pub fn verdicts(mut self, verdicts: Verdicts) -> Self {
-        self.verdicts = verdicts;
-        self
     }
 
     /// Calls `reporter` for every request a report-only policy would have refused.
@@ -279,7 +231,11 @@ where
                 if let Some(rejection) = verdict.reported() {
                     self.report(rejection, &request);
                 }
-                if self.layer.verdicts.keeps(&verdict) {
+                // A verdict goes into the extensions only when it carries something a handler
+                // acts on: inserting boxes it, one allocation and free per request, a third of
+                // what the layer adds to an ordinary request (`served/*` rows in `benches/`,
+                // `scripts/callgrind.sh`).
+                if verdict.handshake().is_some() || verdict.reported().is_some() {
                     request.extensions_mut().insert::<Verdict>(verdict);
                 }
                 ResponseFuture::inner(self.inner.call(request), vary)
@@ -295,14 +251,7 @@ where
                     "request rejected"
                 );
                 let mut response = self.layer.on_rejection.on_rejection(&rejection);
-                let headers = response.headers_mut();
-                for (name, value) in rejection.required_headers() {
-                    headers.entry(name).or_insert_with(|| value.clone());
-                }
-                if let Some(vary) = vary {
-                    headers.append(header::VARY, vary.clone());
-                }
-                response.extensions_mut().insert(rejection);
+                policy.complete_rejection(&mut response, rejection);
                 ResponseFuture::rejected(response)
             }
         }

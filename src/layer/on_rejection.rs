@@ -1,8 +1,9 @@
 //! How a rejection becomes a response.
 
-use http::{HeaderValue, Response, header};
+use http::Response;
 
 use crate::Rejection;
+use crate::rejection::plain_rejection;
 
 /// Builds the response for a refused request.
 ///
@@ -29,13 +30,7 @@ pub struct DefaultRejection;
 
 impl<B: From<&'static str>> OnRejection<B> for DefaultRejection {
     fn on_rejection(&self, rejection: &Rejection) -> Response<B> {
-        let mut response = Response::new(B::from(rejection.body()));
-        *response.status_mut() = rejection.status();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; charset=utf-8"),
-        );
-        response
+        plain_rejection(*rejection)
     }
 }
 

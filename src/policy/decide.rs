@@ -1,5 +1,6 @@
 //! The decision, written once over a [`Recorder`]: a no-op for [`Policy::check`], a fixed array
-//! for [`Policy::explain`]. Each rule cites the section of `docs/policy.md` it implements.
+//! for [`Policy::explain`]. Each rule cites the item of `docs/policy.md`'s "Decision order" it
+//! implements, by name (the items' numbers may change).
 //!
 //! [`Policy::check`]: super::Policy::check
 //! [`Policy::explain`]: super::Policy::explain
@@ -32,8 +33,8 @@ pub(super) fn decide<R: Recorder>(
     }
 }
 
-/// The request's cross-origin signals, each at most one field line, and its authority (by
-/// reference: a copy of it here would be a wide load right after the parse's narrow stores).
+/// The request's cross-origin signals, each at most one field line, and its authority (borrowed:
+/// copying it made the decision slower, `cross_origin/same_origin_post` in `benches/`).
 struct Signals<'a, 's> {
     origin: Option<&'a HeaderValue>,
     site: Option<&'a HeaderValue>,
@@ -100,7 +101,8 @@ impl<R: Recorder> Decision<'_, R> {
         }
     }
 
-    /// policy.md §1: the authority is well-formed, and allowlisted when an allowlist is set.
+    /// Decision order, "Host": the authority is well-formed, and allowlisted when an allowlist is
+    /// set.
     fn host<'h>(
         &mut self,
         head: &RequestHead<'h>,
@@ -150,8 +152,9 @@ impl<R: Recorder> Decision<'_, R> {
         SecFetchSite::parse(value).map_err(|rejection| self.refuse(Check::SecFetchSite, rejection))
     }
 
-    /// policy.md §4: `Sec-Fetch-Site` decides when present; else the `Origin` must be the
-    /// request's own; neither header means no browser made a cross-site request.
+    /// Decision order, "Cross-origin check", unsafe methods: `Sec-Fetch-Site` decides when
+    /// present; else the `Origin` must be the request's own; neither header means no browser made
+    /// a cross-site request.
     fn unsafe_method(&mut self, s: &Signals<'_, '_>) -> Result<Rule, Rejection> {
         if let Some(value) = s.site {
             let site = self.parse_site(value)?;
@@ -188,8 +191,8 @@ impl<R: Recorder> Decision<'_, R> {
         }
     }
 
-    /// policy.md §3: a handshake's Origin is always checked (CSWSH); Chromium sends no
-    /// `Sec-Fetch-*` on handshakes, Firefox does.
+    /// Decision order, "Cross-origin check", WebSocket handshakes: a handshake's Origin is always
+    /// checked (CSWSH); Chromium sends no `Sec-Fetch-*` on handshakes, Firefox does.
     fn websocket_origin(&mut self, s: &Signals<'_, '_>) -> Result<Rule, Rejection> {
         let origin = match s.origin {
             Some(value) => Some(self.parse_origin(value)?),
@@ -224,8 +227,9 @@ impl<R: Recorder> Decision<'_, R> {
         }
     }
 
-    /// policy.md §5, after web.dev's Resource Isolation Policy: cross-site safe requests only as
-    /// navigations that cannot embed the response.
+    /// Decision order, "Cross-origin check", safe methods (resource isolation), after web.dev's
+    /// Resource Isolation Policy: cross-site safe requests only as navigations that cannot embed
+    /// the response.
     fn safe_method(&mut self, method: &Method, s: &Signals<'_, '_>) -> Result<Rule, Rejection> {
         let Some(value) = s.site else {
             return Ok(Rule::SafeMethod);

@@ -1,6 +1,6 @@
 //! [`Explanation`]: how a policy decided a request.
 
-use crate::explain::{Check, Outcome, Step};
+use crate::explain::{CHECKS, Check, Outcome, Step};
 use crate::{Rejection, Verdict};
 
 /// How a policy decided a request: the result [`Policy::check`](crate::Policy::check) returns,
@@ -22,7 +22,7 @@ use crate::{Rejection, Verdict};
 /// assert!(explanation.result().is_ok());
 /// assert_eq!(
 ///     explanation.outcome(Check::SecFetchSite),
-///     Outcome::Allowed(Finding::Site(crossguard::policy::SecFetchSite::SameOrigin)),
+///     Outcome::Allowed(Finding::Site(crossguard::explain::SecFetchSite::SameOrigin)),
 /// );
 /// assert_eq!(explanation.outcome(Check::Origin), Outcome::NotConsulted);
 /// assert_eq!(explanation.outcome(Check::Host), Outcome::Passed(Finding::HostAllowlisted));
@@ -32,7 +32,7 @@ use crate::{Rejection, Verdict};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Explanation {
     result: Result<Verdict, Rejection>,
-    outcomes: [Outcome; Check::ALL.len()],
+    outcomes: [Outcome; CHECKS],
     handshake: bool,
     bypass: bool,
 }
@@ -62,7 +62,8 @@ impl Explanation {
     /// only for a handshake, the bypass only when the policy has one.
     pub fn steps(&self) -> impl Iterator<Item = Step> + '_ {
         Check::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|check| {
                 (self.handshake || !check.is_handshake_field())
                     && (self.bypass || *check != Check::Bypass)
@@ -77,7 +78,7 @@ impl Explanation {
 impl Explanation {
     pub(crate) fn new(
         result: Result<Verdict, Rejection>,
-        outcomes: [Outcome; Check::ALL.len()],
+        outcomes: [Outcome; CHECKS],
         handshake: bool,
         bypass: bool,
     ) -> Self {

@@ -57,7 +57,7 @@ enum HostPattern {
 /// Public Suffix List) is refused: it would admit every site under it.
 ///
 /// ```
-/// use crossguard::policy::{HostAllowlist, HostPort};
+/// use crossguard::__internals::{HostAllowlist, HostPort};
 ///
 /// let mut hosts = HostAllowlist::new();
 /// hosts.push("loopback")?;

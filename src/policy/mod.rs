@@ -25,31 +25,28 @@ mod origin;
 use std::fmt;
 use std::sync::Arc;
 
-use http::{Method, Request, Uri, request};
+use http::{HeaderValue, Method, Request, Response, Uri, header, request};
 
-pub use crate::authority::{Host, HostPort, MAX_AUTHORITY_LEN, MAX_HOST_LEN};
-pub use crate::fetch::{MAX_FETCH_METADATA_LEN, SecFetchDest, SecFetchMode, SecFetchSite};
 pub use builder::{PolicyBuilder, Preset};
 pub use explanation::Explanation;
 pub use host::HostAllowlist;
 pub use origin::{MAX_ORIGIN_LEN, Origin, OriginAllowlist};
 
 use crate::explain::Record;
+use crate::rejection::plain_rejection;
 use crate::websocket::{self, WebSocketConfig};
 use crate::{Rejection, RequestHead, Verdict};
 
 type Bypass = Arc<dyn Fn(&Method, &Uri) -> bool + Send + Sync>;
 
 /// `Vary` for responses whose status depends on Fetch Metadata (resource isolation).
-#[cfg(feature = "tower")]
-static VARY_FETCH_METADATA: http::HeaderValue =
-    http::HeaderValue::from_static("Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest");
+static VARY_FETCH_METADATA: HeaderValue =
+    HeaderValue::from_static("Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest");
 
 /// `Vary` when the Origin can change a safe request's verdict too (resource isolation with an
 /// origin allowlist).
-#[cfg(feature = "tower")]
-static VARY_FETCH_METADATA_ORIGIN: http::HeaderValue =
-    http::HeaderValue::from_static("Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest, Origin");
+static VARY_FETCH_METADATA_ORIGIN: HeaderValue =
+    HeaderValue::from_static("Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest, Origin");
 
 /// A validated, immutable policy. Cloning is cheap (an `Arc`).
 ///
@@ -159,17 +156,87 @@ impl Policy {
         &self.inner.websocket
     }
 
-    /// The `Vary` value the guard adds to every response, when the verdict of a cacheable (safe)
-    /// request can depend on request fields: the Fetch Metadata under resource isolation, and the
-    /// `Origin` as well when an origin allowlist can let a cross-site request through.
-    #[cfg(feature = "tower")]
-    pub(crate) fn vary(&self) -> Option<&'static http::HeaderValue> {
+    /// The `Vary` value the guard adds to every response, allowed or refused, when the verdict
+    /// of a cacheable (safe) request can depend on request fields: the Fetch Metadata under
+    /// resource isolation, and the `Origin` as well when an origin allowlist can let a cross-site
+    /// request through. `None` when no field other than the target can change a safe request's
+    /// verdict.
+    ///
+    /// A surface that answers allowed requests itself (a proxy, another framework's middleware)
+    /// appends it to the service's response, as the layer does.
+    ///
+    /// ```
+    /// use crossguard::Policy;
+    ///
+    /// assert_eq!(Policy::default().vary(), None);
+    /// let local = Policy::local().build()?;
+    /// assert_eq!(local.vary().unwrap(), "Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest");
+    /// let trusted = Policy::local().allow_origin("https://app.example").build()?;
+    /// assert_eq!(
+    ///     trusted.vary().unwrap(),
+    ///     "Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest, Origin",
+    /// );
+    /// # Ok::<(), crossguard::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn vary(&self) -> Option<&'static HeaderValue> {
         let config = &*self.inner;
         match (config.resource_isolation, config.origins.is_empty()) {
             (false, _) => None,
             (true, true) => Some(&VARY_FETCH_METADATA),
             (true, false) => Some(&VARY_FETCH_METADATA_ORIGIN),
         }
+    }
+
+    /// The response that refuses a request, exactly as the guard layer sends it by default: the
+    /// rejection's status, `Content-Type: text/plain; charset=utf-8`, the one-line body
+    /// ([`Rejection::body`]), the fields the status requires ([`Rejection::required_headers`]:
+    /// `Allow` on `405`; `Sec-WebSocket-Version`, `Upgrade` and `Connection` on `426`), this
+    /// policy's [`Vary`](Policy::vary), and the [`Rejection`] itself as a response extension.
+    ///
+    /// Every surface that refuses a request (the layer, the `crossguard` command's `check`,
+    /// `proxy` and `forward-auth`, other frameworks' middlewares) answers with this response, so
+    /// they cannot drift apart. Any body that can be made from a `&'static str` works: `String`,
+    /// axum's `Body`, `http_body_util::Full<Bytes>`.
+    ///
+    /// ```
+    /// use crossguard::{Policy, Rejection};
+    /// use http::StatusCode;
+    ///
+    /// let policy = Policy::local().build()?;
+    /// let response = policy.rejection_response::<String>(Rejection::UnsupportedWebSocketVersion);
+    /// assert_eq!(response.status(), StatusCode::UPGRADE_REQUIRED);
+    /// assert_eq!(response.body(), "crossguard: unsupported_websocket_version\n");
+    /// let headers = response.headers();
+    /// assert_eq!(headers["content-type"], "text/plain; charset=utf-8");
+    /// assert_eq!(headers["sec-websocket-version"], "13");
+    /// assert_eq!(headers["upgrade"], "websocket");
+    /// assert_eq!(headers["connection"], "upgrade");
+    /// assert_eq!(headers["vary"], "Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest");
+    /// assert_eq!(
+    ///     response.extensions().get::<Rejection>(),
+    ///     Some(&Rejection::UnsupportedWebSocketVersion),
+    /// );
+    /// # Ok::<(), crossguard::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn rejection_response<B: From<&'static str>>(&self, rejection: Rejection) -> Response<B> {
+        let mut response = plain_rejection(rejection);
+        self.complete_rejection(&mut response, rejection);
+        response
+    }
+
+    /// Adds to a refusal, whoever made its status and body, what every refusal carries: the
+    /// fields its status requires (unless already set), `Vary`, and the [`Rejection`].
+    pub(crate) fn complete_rejection<B>(&self, response: &mut Response<B>, rejection: Rejection) {
+        let headers = response.headers_mut();
+        for (name, value) in rejection.required_headers() {
+            headers.entry(name).or_insert_with(|| value.clone());
+        }
+        if let Some(vary) = self.vary() {
+            headers.append(header::VARY, vary.clone());
+        }
+        response.extensions_mut().insert(rejection);
     }
 
     /// Decides a request.

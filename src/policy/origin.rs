@@ -17,7 +17,7 @@ pub const MAX_ORIGIN_LEN: usize = 512;
 /// A parsed `Origin` field value, borrowed from the request.
 ///
 /// ```
-/// use crossguard::policy::{Host, Origin};
+/// use crossguard::__internals::{Host, Origin};
 ///
 /// let origin = Origin::parse(b"http://localhost:8188").unwrap();
 /// assert_eq!(origin.scheme(), Some("http"));
@@ -163,7 +163,7 @@ enum OriginPattern {
 /// `https://*.github.io`, per the Public Suffix List) is refused: it would trust every site under it.
 ///
 /// ```
-/// use crossguard::policy::{Origin, OriginAllowlist};
+/// use crossguard::__internals::{Origin, OriginAllowlist};
 ///
 /// let mut origins = OriginAllowlist::new();
 /// origins.push("https://*.example.com")?;

@@ -447,7 +447,8 @@ impl Offer {
 /// # Errors
 ///
 /// [`Rejection::MalformedWebSocketExtensions`] when the header breaks the RFC 6455 §9.1 grammar
-/// or exceeds [`MAX_EXTENSIONS_HEADER_LEN`], [`MAX_EXTENSIONS`] or [`MAX_EXTENSION_PARAMS`].
+/// or exceeds the size caps: 4096 bytes over all its lines, 32 extensions, 16 parameters in
+/// one extension.
 ///
 /// ```
 /// use crossguard::websocket::{DeflateConfig, negotiate_deflate};

@@ -43,12 +43,18 @@ use http::header::{
 };
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Version};
 
-pub use accept::{AcceptKey, WEBSOCKET_GUID, accept_key, is_valid_key};
-pub use deflate::{
-    DeflateConfig, DeflateParams, MAX_EXTENSION_PARAMS, MAX_EXTENSIONS, MAX_EXTENSIONS_HEADER_LEN,
-    PERMESSAGE_DEFLATE, negotiate_deflate,
-};
-pub use protocol::{MAX_PROTOCOL_HEADER_LEN, MAX_PROTOCOLS, select_protocol};
+pub use accept::{AcceptKey, accept_key, is_valid_key};
+pub use deflate::{DeflateConfig, DeflateParams, negotiate_deflate};
+pub use protocol::select_protocol;
+
+/// Constants re-exported through `crate::__internals` for the fuzz targets and tests.
+pub(crate) mod internals {
+    pub use super::accept::WEBSOCKET_GUID;
+    pub use super::deflate::{
+        MAX_EXTENSION_PARAMS, MAX_EXTENSIONS, MAX_EXTENSIONS_HEADER_LEN, PERMESSAGE_DEFLATE,
+    };
+    pub use super::protocol::{MAX_PROTOCOL_HEADER_LEN, MAX_PROTOCOLS};
+}
 
 use crate::authority::authority;
 use crate::explain::{Check, Finding, Outcome, Recorder};

@@ -18,7 +18,7 @@ pub const MAX_PROTOCOL_HEADER_LEN: usize = 4096;
 /// # Errors
 ///
 /// [`Rejection::MalformedWebSocketProtocol`] when an element is not a token, a name is offered
-/// twice, or the offer exceeds [`MAX_PROTOCOLS`] names or [`MAX_PROTOCOL_HEADER_LEN`] bytes.
+/// twice, or the offer exceeds 32 names or 4096 bytes.
 ///
 /// ```
 /// use crossguard::websocket::select_protocol;

@@ -1,25 +1,16 @@
 //! `crossguard check`: explains the verdict crossguard gives a request head.
 //!
-//! The lines come from the library's [`Policy::explain`]; the response is the one the very
-//! [`GuardLayer`] a service uses sends. Nothing here judges a field.
+//! The lines come from the library's [`Policy::explain`]; a refusal's response is the library's
+//! [`Policy::rejection_response`], the one every surface sends. Nothing here judges a field.
 
 mod input;
 mod report;
 
-use std::cell::RefCell;
-use std::convert::Infallible;
-use std::future::{Future, Ready, ready};
 use std::path::PathBuf;
-use std::pin::pin;
 use std::process::ExitCode;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
 
 use clap::Args;
-use crossguard::{GuardLayer, Policy, RequestHead, Verdict};
-use http::{Request, Response};
-use tower_layer::Layer as _;
-use tower_service::Service;
+use crossguard::RequestHead;
 
 use crate::fail;
 use crate::options::{PolicyArgs, PresetArg};
@@ -40,50 +31,6 @@ pub(crate) struct Check {
     /// Print one JSON object instead of the report.
     #[arg(long)]
     json: bool,
-}
-
-/// The innermost service: records the verdict the guard attached and answers an empty 200.
-#[derive(Clone, Default)]
-struct Recorder(Rc<RefCell<Option<Verdict>>>);
-
-impl Service<Request<()>> for Recorder {
-    type Response = Response<String>;
-    type Error = Infallible;
-    type Future = Ready<Result<Response<String>, Infallible>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: Request<()>) -> Self::Future {
-        *self.0.borrow_mut() = request.extensions().get::<Verdict>().cloned();
-        ready(Ok(Response::new(String::new())))
-    }
-}
-
-/// What the guard did with the request.
-pub(crate) struct Outcome {
-    /// The verdict, when the request reached the service.
-    pub(crate) verdict: Option<Verdict>,
-    /// The response: the guard's rejection, or the service's (with what the guard added).
-    pub(crate) response: Response<String>,
-}
-
-fn run_guard(policy: &Policy, request: Request<()>) -> Option<Outcome> {
-    let recorder = Recorder::default();
-    let mut guard = GuardLayer::new(policy.clone()).layer(recorder.clone());
-    let mut cx = Context::from_waker(Waker::noop());
-    // Every future here is ready at once: the guard decides synchronously and the recorder
-    // answers with `Ready`.
-    if guard.poll_ready(&mut cx).is_pending() {
-        return None;
-    }
-    let future = pin!(guard.call(request));
-    let Poll::Ready(Ok(response)) = future.poll(&mut cx) else {
-        return None;
-    };
-    let verdict = recorder.0.borrow_mut().take();
-    Some(Outcome { verdict, response })
 }
 
 pub(crate) fn run(check: &Check) -> ExitCode {
@@ -107,14 +54,7 @@ pub(crate) fn run(check: &Check) -> ExitCode {
     };
     let request = head.to_request();
     let explanation = policy.explain(&RequestHead::from_request(&request));
-    let Some(outcome) = run_guard(&policy, request.clone()) else {
-        return fail("internal error: the guard did not answer at once");
-    };
-    // The layer runs the same decision; it is asked only for the exact response it sends.
-    if explanation.result().is_ok() != outcome.verdict.is_some() {
-        return fail("internal error: the guard layer and the explanation disagree");
-    }
-    let report = report::Report::new(&explanation, &request, &outcome, policy.is_report_only());
+    let report = report::Report::new(&explanation, &request, &policy);
     if check.json {
         println!("{}", report.json());
     } else {

@@ -4,14 +4,12 @@
 use std::fmt::Write as _;
 
 use crossguard::explain::{Check, Finding, Outcome, Step};
-use crossguard::policy::{SecFetchDest, SecFetchSite};
+use crossguard::explain::{SecFetchDest, SecFetchSite};
 use crossguard::websocket::Handshake;
-use crossguard::{Explanation, Rejection, Rule};
-use http::header::{self, HeaderName};
-use http::{HeaderMap, Request, StatusCode};
+use crossguard::{Explanation, Policy, Rejection, Rule};
+use http::header::{self, HeaderName, HeaderValue};
+use http::{HeaderMap, Request, Response, StatusCode};
 use serde_json::json;
-
-use super::Outcome as LayerOutcome;
 
 /// Everything the report says.
 pub(crate) struct Report {
@@ -34,22 +32,19 @@ struct WebSocketAnswer {
 }
 
 fn header_pairs(headers: &HeaderMap) -> impl Iterator<Item = (String, String)> + '_ {
-    headers.iter().map(|(name, value)| {
-        (
-            name.as_str().to_owned(),
-            String::from_utf8_lossy(value.as_bytes()).into_owned(),
-        )
-    })
+    headers
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), lossy(value)))
+}
+
+fn lossy(value: &HeaderValue) -> String {
+    String::from_utf8_lossy(value.as_bytes()).into_owned()
 }
 
 impl Report {
-    /// The report of `explanation`, with the response the guard layer gave (`layer`).
-    pub(crate) fn new(
-        explanation: &Explanation,
-        request: &Request<()>,
-        layer: &LayerOutcome,
-        report_only: bool,
-    ) -> Self {
+    /// The report of `explanation`, made by `policy`: a refusal shows the response every surface
+    /// sends, an allowed request the fields the guard adds to the service's response.
+    pub(crate) fn new(explanation: &Explanation, request: &Request<()>, policy: &Policy) -> Self {
         let (allowed, rejection, rule, handshake) = match explanation.result() {
             Ok(verdict) => (
                 true,
@@ -59,16 +54,23 @@ impl Report {
             ),
             Err(rejection) => (false, Some(*rejection), rejection.rule(), None),
         };
+        let refusal: Option<Response<String>> = match explanation.result() {
+            Err(rejection) => Some(policy.rejection_response(*rejection)),
+            Ok(_) => None,
+        };
+        let vary = policy
+            .vary()
+            .map(|value| (header::VARY.as_str().to_owned(), lossy(value)));
         let mut response_headers = Vec::new();
-        let status = if !allowed {
-            response_headers.extend(header_pairs(layer.response.headers()));
-            Some(layer.response.status())
+        let status = if let Some(response) = &refusal {
+            response_headers.extend(header_pairs(response.headers()));
+            Some(response.status())
         } else if let Some(handshake) = handshake {
             response_headers.extend(header_pairs(&handshake.response_headers()));
-            response_headers.extend(header_pairs(layer.response.headers()));
+            response_headers.extend(vary);
             Some(handshake.status())
         } else {
-            response_headers.extend(header_pairs(layer.response.headers()));
+            response_headers.extend(vary);
             None
         };
         let websocket = explanation.is_handshake().then(|| WebSocketAnswer {
@@ -80,7 +82,7 @@ impl Report {
                 .and_then(Handshake::deflate)
                 .map(ToString::to_string),
         });
-        let body = (!allowed).then(|| layer.response.body().clone());
+        let body = refusal.map(Response::into_body);
         let request_line = format!(
             "{} {} {:?}",
             request.method(),
@@ -101,7 +103,7 @@ impl Report {
             body,
             lines,
             request_line,
-            report_only,
+            report_only: policy.is_report_only(),
         }
     }
 

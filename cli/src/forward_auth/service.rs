@@ -56,7 +56,7 @@ impl ForwardAuth {
         };
         let method = original.method().clone();
         let path = original.uri().path().to_owned();
-        let (response, decision) = self.0.judge.answer(original);
+        let (response, decision) = self.0.judge.answer(&original);
         match decision {
             Decision::Allowed => {}
             Decision::Refused(rejection) if !self.0.quiet => eprintln!(
@@ -70,9 +70,6 @@ impl ForwardAuth {
                 rejection.status().as_u16()
             ),
             Decision::Refused(_) | Decision::Reported(_) => {}
-            Decision::Unanswered => {
-                eprintln!("crossguard: internal error: the guard did not answer {method} {path}");
-            }
         }
         response
     }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use crossguard::layer::{DefaultRejection, Report, Verdicts};
+use crossguard::layer::{DefaultRejection, Report};
 use crossguard::{Guard, GuardLayer, Rejection};
 use http::{Request, Response};
 use hyper::body::Incoming;
@@ -88,8 +88,7 @@ pub(crate) fn run(args: &Proxy) -> ExitCode {
         Err(err) => return crate::fail(&err.to_string()),
     };
     let quiet = args.quiet;
-    // The forwarder reads a verdict only for handshakes and report-only refusals.
-    let layer = GuardLayer::new(policy).verdicts(Verdicts::HandshakesAndReports);
+    let layer = GuardLayer::new(policy);
     let layer = layer.on_report(move |report: &Report<'_>| {
         if !quiet {
             eprintln!(

@@ -7,32 +7,14 @@
     clippy::panic
 )]
 
-use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use crossguard::{GuardLayer, Policy, Rejection, Verdict};
+use crossguard::{GuardLayer, Policy, Rejection};
 use http::{Request, Response};
 use serde_json::{Value, json};
 use tower::{Layer as _, ServiceExt as _};
 
-const BIN: &str = env!("CARGO_BIN_EXE_crossguard");
-
-fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut pipe = child.stdin.take().unwrap();
-    if let Some(input) = stdin {
-        // The tool may stop reading early (oversized input): a broken pipe is fine.
-        let _ = pipe.write_all(input);
-    }
-    drop(pipe);
-    child.wait_with_output().unwrap()
-}
+use crate::support::run;
 
 fn head(name: &str) -> String {
     format!("{}/../tests/heads/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -361,22 +343,28 @@ async fn cli_and_layer_agree() {
             args.push(&path);
             let cli = json_of(&run(&args, None));
 
+            // The layer decides whether the service runs and what a refusal says; the policy's
+            // own verdict names the rule of an allowed request (the layer hands a verdict only
+            // to handshakes and report-only findings).
             let service = GuardLayer::new(policy.clone()).layer(tower::service_fn(
-                |req: Request<String>| async move {
-                    let verdict = req.extensions().get::<Verdict>().cloned();
+                |_: Request<String>| async move {
                     let mut response = Response::new(String::new());
-                    response.extensions_mut().insert(verdict);
+                    response.extensions_mut().insert(Reached);
                     Ok::<_, std::convert::Infallible>(response)
                 },
             ));
+            let checked = policy.check_request(&request_of(file));
             let response = service.oneshot(request_of(file)).await.unwrap();
-            let verdict = response
-                .extensions()
-                .get::<Option<Verdict>>()
-                .cloned()
-                .flatten();
+            let reached = response.extensions().get::<Reached>().is_some();
             let rejection = response.extensions().get::<Rejection>().copied();
-            let (allowed, reason, rule) = match (&verdict, rejection) {
+            assert_eq!(reached, checked.is_ok(), "{file} with {flags:?}");
+            assert_eq!(
+                rejection,
+                checked.as_ref().err().copied(),
+                "{file} with {flags:?}"
+            );
+            let verdict = checked.as_ref().ok();
+            let (allowed, reason, rule) = match (verdict, rejection) {
                 (Some(v), None) => (true, v.reported().map(|r| r.reason()), v.rule().as_str()),
                 (None, Some(r)) => (false, Some(r.reason()), r.rule().as_str()),
                 other => panic!("neither verdict nor rejection: {other:?}"),
@@ -389,7 +377,6 @@ async fn cli_and_layer_agree() {
                 assert_eq!(cli["status"], response.status().as_u16(), "{context}");
             }
             let accept = verdict
-                .as_ref()
                 .and_then(|v| v.handshake())
                 .and_then(|h| h.accept())
                 .map(|a| a.as_str().to_owned());
@@ -402,6 +389,10 @@ async fn cli_and_layer_agree() {
     }
     assert_eq!(compared, 24);
 }
+
+/// What the inner service marks its responses with: the request reached it.
+#[derive(Clone, Copy)]
+struct Reached;
 
 /// The outputs shown in README.md and docs/cli.md are what the tool prints today.
 #[test]

@@ -8,104 +8,34 @@
     clippy::panic
 )]
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::{Command, ExitStatus};
 
-const BIN: &str = env!("CARGO_BIN_EXE_crossguard");
-const WAIT: Duration = Duration::from_secs(10);
+use crate::support::{Crossguard, WAIT, run};
+
 const MISCONFIGURED: &str = "crossguard: forward_auth_misconfigured\n";
 
-/// A running `crossguard forward-auth`, killed when dropped (also when a test fails).
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    stderr: Arc<Mutex<String>>,
-}
+/// A running `crossguard forward-auth` on a free loopback port, killed when dropped.
+struct Server(Crossguard);
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Server {
+    type Target = Crossguard;
+
+    fn deref(&self) -> &Crossguard {
+        &self.0
     }
-}
-
-fn spawn(args: &[&str]) -> (Child, mpsc::Receiver<String>, Arc<Mutex<String>>) {
-    let mut child = Command::new(BIN)
-        .arg("forward-auth")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn crossguard");
-    let stdout = child.stdout.take().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (lines, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
-    let collected = Arc::new(Mutex::new(String::new()));
-    let sink = Arc::clone(&collected);
-    thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let mut text = sink.lock().unwrap();
-            text.push_str(&line);
-            text.push('\n');
-        }
-    });
-    (child, rx, collected)
 }
 
 impl Server {
+    /// `crossguard forward-auth --listen 127.0.0.1:0 ARGS`.
     fn start(args: &[&str]) -> Self {
-        let mut all = vec!["--listen", "127.0.0.1:0"];
-        all.extend_from_slice(args);
-        Self::start_raw(&all)
+        Self(Crossguard::forward_auth(args))
     }
 
+    /// `crossguard forward-auth ARGS`, for tests that give their own `--listen`.
     fn start_raw(args: &[&str]) -> Self {
-        let (child, stdout, stderr) = spawn(args);
-        let mut server = Self {
-            child,
-            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
-            stderr,
-        };
-        let line = stdout
-            .recv_timeout(WAIT)
-            .unwrap_or_else(|_| panic!("no listening line; stderr: {}", server.stderr()));
-        let addr = line
-            .split("http://")
-            .nth(1)
-            .unwrap_or_else(|| panic!("no http://ADDR in {line:?}"));
-        server.addr = addr.trim().parse().unwrap();
-        server
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    /// Waits (bounded) until standard error holds `needle`.
-    fn wait_stderr(&self, needle: &str) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let text = self.stderr();
-            if text.contains(needle) {
-                return text;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "stderr never said {needle:?}; it said:\n{text}"
-            );
-            thread::sleep(Duration::from_millis(20));
-        }
+        Self(Crossguard::start(&[&["forward-auth"], args].concat()))
     }
 
     fn ask(&self, raw: &str) -> Reply {
@@ -113,14 +43,7 @@ impl Server {
     }
 
     fn wait_exit(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "crossguard did not exit");
-            thread::sleep(Duration::from_millis(20));
-        }
+        self.0.wait_exit(WAIT).expect("crossguard did not exit")
     }
 }
 
@@ -407,17 +330,16 @@ fn deny_status_401_and_allowed_requests_are_untouched() {
 #[test]
 fn deny_status_other_values_are_usage_errors() {
     for value in ["404", "500", "200", "forbidden", ""] {
-        let out = Command::new(BIN)
-            .args([
+        let out = run(
+            &[
                 "forward-auth",
                 "--listen",
                 "127.0.0.1:0",
                 "--deny-status",
                 value,
-            ])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+            ],
+            None,
+        );
         assert_eq!(out.status.code(), Some(2), "--deny-status {value:?}");
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -678,17 +600,16 @@ fn envoy_prefix_reads_the_original_from_the_question_line() {
 #[test]
 fn envoy_prefix_must_be_a_path() {
     for value in ["crossguard", "/crossguard/", "/", "/a b"] {
-        let out = Command::new(BIN)
-            .args([
+        let out = run(
+            &[
                 "forward-auth",
                 "--listen",
                 "127.0.0.1:0",
                 "--envoy-path-prefix",
                 value,
-            ])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+            ],
+            None,
+        );
         assert_eq!(out.status.code(), Some(2), "{value:?}");
         assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 1);
     }
@@ -712,11 +633,7 @@ fn non_loopback_listen_warns() {
 fn port_in_use_exits_1() {
     let first = Server::start(&[]);
     let taken = first.addr.to_string();
-    let out = Command::new(BIN)
-        .args(["forward-auth", "--listen", taken.as_str()])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = run(&["forward-auth", "--listen", taken.as_str()], None);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -733,12 +650,7 @@ fn usage_errors_exit_2_with_one_line() {
         &["--no-such-option"],
         &["--preset", "nope"],
     ] {
-        let out = Command::new(BIN)
-            .arg("forward-auth")
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
+        let out = run(&[&["forward-auth"][..], args].concat(), None);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert_eq!(
             String::from_utf8(out.stderr).unwrap().lines().count(),
@@ -756,7 +668,7 @@ fn sigterm_and_sigint_exit_0() {
             server.ask("GET /.crossguard/health HTTP/1.0\n\n").status,
             200
         );
-        let pid = server.child.id().to_string();
+        let pid = server.pid().to_string();
         let killed = Command::new("kill")
             .args([signal, pid.as_str()])
             .status()

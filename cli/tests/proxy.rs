@@ -10,18 +10,16 @@
     clippy::type_complexity
 )]
 
-mod support;
-
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::{Crossguard, Upstream, WAIT, closed_port, raw, run_to_exit, send};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
-use support::{Proxy, Upstream, WAIT, closed_port, raw, run_to_exit, send};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-fn get(proxy: &Proxy, path: &str) -> http::request::Builder {
+fn get(proxy: &Crossguard, path: &str) -> http::request::Builder {
     Request::get(format!("http://{}{path}", proxy.addr))
 }
 
@@ -38,7 +36,7 @@ async fn forwards_method_target_headers_and_body_and_drops_hop_by_hop_fields() {
             .unwrap()
     }))
     .await;
-    let proxy = Proxy::start(&["--upstream", &upstream.url()]);
+    let proxy = Crossguard::proxy(&["--upstream", &upstream.url()]);
     let host = proxy.addr.to_string();
     let request = Request::post(format!("http://{host}/api/prompt?x=1&y=%20"))
         .header("content-type", "application/json")
@@ -92,7 +90,7 @@ async fn forwards_method_target_headers_and_body_and_drops_hop_by_hop_fields() {
 #[tokio::test(flavor = "multi_thread")]
 async fn chunked_request_body_is_streamed_and_reframed() {
     let upstream = Upstream::ok().await;
-    let proxy = Proxy::start(&["--upstream", &upstream.url()]);
+    let proxy = Crossguard::proxy(&["--upstream", &upstream.url()]);
     let request = format!(
         "PUT /upload HTTP/1.1\r\nHost: {}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
         proxy.addr
@@ -108,7 +106,7 @@ async fn chunked_request_body_is_streamed_and_reframed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn rewrite_host_sends_the_upstream_authority_and_origin() {
     let upstream = Upstream::ok().await;
-    let proxy = Proxy::start(&[
+    let proxy = Crossguard::proxy(&[
         "--upstream",
         &upstream.url(),
         "--rewrite-host",
@@ -141,7 +139,7 @@ async fn rewrite_host_sends_the_upstream_authority_and_origin() {
 #[tokio::test(flavor = "multi_thread")]
 async fn host_and_origin_are_preserved_by_default() {
     let upstream = Upstream::ok().await;
-    let proxy = Proxy::start(&["--upstream", &upstream.url()]);
+    let proxy = Crossguard::proxy(&["--upstream", &upstream.url()]);
     let host = format!("localhost:{}", proxy.addr.port());
     let request = get(&proxy, "/")
         .method("POST")
@@ -161,7 +159,7 @@ async fn host_and_origin_are_preserved_by_default() {
 #[tokio::test(flavor = "multi_thread")]
 async fn refused_requests_get_the_guard_response_and_never_reach_the_upstream() {
     let upstream = Upstream::ok().await;
-    let proxy = Proxy::start(&["--upstream", &upstream.url()]);
+    let proxy = Crossguard::proxy(&["--upstream", &upstream.url()]);
     let cases: [(&str, Vec<(&str, String)>, u16, &str); 4] = [
         (
             "POST",
@@ -226,7 +224,7 @@ async fn refused_requests_get_the_guard_response_and_never_reach_the_upstream() 
 #[tokio::test(flavor = "multi_thread")]
 async fn report_only_forwards_and_logs_quiet_silences() {
     let upstream = Upstream::ok().await;
-    let proxy = Proxy::start(&["--upstream", &upstream.url(), "--report-only"]);
+    let proxy = Crossguard::proxy(&["--upstream", &upstream.url(), "--report-only"]);
     let attack = || {
         Request::post("/")
             .header("sec-fetch-site", "cross-site")
@@ -245,7 +243,7 @@ async fn report_only_forwards_and_logs_quiet_silences() {
         "crossguard: report-only POST /api/prompt: cross_site_request\n"
     );
 
-    let quiet = Proxy::start(&["--upstream", &upstream.url(), "--quiet"]);
+    let quiet = Crossguard::proxy(&["--upstream", &upstream.url(), "--quiet"]);
     let mut request = attack().unwrap();
     *request.uri_mut() = format!("http://{}/api/prompt", quiet.addr).parse().unwrap();
     let (response, _) = send(request).await;
@@ -258,7 +256,7 @@ async fn report_only_forwards_and_logs_quiet_silences() {
 #[tokio::test(flavor = "multi_thread")]
 async fn upstream_refusing_connections_is_502() {
     let down = closed_port();
-    let proxy = Proxy::start(&["--upstream", &format!("http://{down}")]);
+    let proxy = Crossguard::proxy(&["--upstream", &format!("http://{down}")]);
     let (response, body) = send(get(&proxy, "/x").body(Full::from("")).unwrap()).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert_eq!(&body[..], b"crossguard: upstream_unavailable\n");
@@ -283,7 +281,7 @@ async fn upstream_resetting_before_a_response_is_502() {
             drop(stream);
         }
     });
-    let proxy = Proxy::start(&["--upstream", &format!("http://{addr}")]);
+    let proxy = Crossguard::proxy(&["--upstream", &format!("http://{addr}")]);
     let (response, body) = send(get(&proxy, "/").body(Full::from("")).unwrap()).await;
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert_eq!(&body[..], b"crossguard: upstream_unavailable\n");
@@ -317,7 +315,7 @@ async fn no_response_head_in_time_is_504_but_a_slow_body_is_never_cut() {
             });
         }
     });
-    let proxy = Proxy::start(&[
+    let proxy = Crossguard::proxy(&[
         "--upstream",
         &format!("http://{addr}"),
         "--response-timeout",
@@ -359,7 +357,7 @@ async fn response_body_is_streamed_as_sent() {
         let _ = stream.write_all(b"b\r\ndata: two\n\n\r\n0\r\n\r\n").await;
         tokio::time::sleep(Duration::from_secs(2)).await;
     });
-    let proxy = Proxy::start(&["--upstream", &format!("http://{addr}")]);
+    let proxy = Crossguard::proxy(&["--upstream", &format!("http://{addr}")]);
     let mut stream = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
     stream
         .write_all(format!("GET /events HTTP/1.1\r\nHost: {}\r\n\r\n", proxy.addr).as_bytes())
@@ -402,7 +400,7 @@ async fn response_body_is_streamed_as_sent() {
 #[tokio::test(flavor = "multi_thread")]
 async fn h2c_clients_are_served_over_an_http1_upstream() {
     let upstream = Upstream::ok().await;
-    let proxy = Proxy::start(&["--upstream", &upstream.url()]);
+    let proxy = Crossguard::proxy(&["--upstream", &upstream.url()]);
     let stream = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
     let (mut sender, connection) = hyper::client::conn::http2::handshake(
         hyper_util::rt::TokioExecutor::new(),
@@ -500,7 +498,7 @@ async fn sigterm_lets_in_flight_requests_finish_then_exits_0() {
         Response::new(Full::from("finished"))
     }))
     .await;
-    let mut proxy = Proxy::start(&["--upstream", &upstream.url()]);
+    let mut proxy = Crossguard::proxy(&["--upstream", &upstream.url()]);
     let addr = proxy.addr;
     let in_flight = tokio::spawn(async move {
         let request = Request::get(format!("http://{addr}/long"))
@@ -543,7 +541,7 @@ async fn connect_timeout_is_504() {
             fillers.push(stream);
         }
     }
-    let proxy = Proxy::start(&[
+    let proxy = Crossguard::proxy(&[
         "--upstream",
         &format!("http://{addr}"),
         "--connect-timeout",

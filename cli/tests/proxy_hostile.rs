@@ -9,11 +9,9 @@
     clippy::panic
 )]
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use support::{Proxy, Upstream, WAIT, raw, read_head, read_until_close};
+use crate::support::{Crossguard, Upstream, WAIT, raw, read_head, read_until_close};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
@@ -34,7 +32,7 @@ const AMBIGUOUS: [(&str, &str); 5] = [
 #[tokio::test(flavor = "multi_thread")]
 async fn ambiguous_framing_is_400_and_never_forwarded() {
     let upstream = Upstream::ok().await;
-    let proxy = Proxy::start(&["--upstream", &upstream.url()]);
+    let proxy = Crossguard::proxy(&["--upstream", &upstream.url()]);
     for (name, request) in AMBIGUOUS {
         let answer = raw(proxy.addr, request.as_bytes(), Duration::from_secs(3)).await;
         assert!(
@@ -75,7 +73,7 @@ async fn ambiguous_framing_is_400_and_never_forwarded() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_smuggling_attempt_after_a_good_request_on_one_connection_is_refused() {
     let upstream = Upstream::ok().await;
-    let proxy = Proxy::start(&["--upstream", &upstream.url()]);
+    let proxy = Crossguard::proxy(&["--upstream", &upstream.url()]);
     let pipeline = format!(
         "POST /first HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello{}",
         AMBIGUOUS[0].1
@@ -97,7 +95,7 @@ async fn a_smuggling_attempt_after_a_good_request_on_one_connection_is_refused()
 #[tokio::test(flavor = "multi_thread")]
 async fn same_content_length_twice_and_plain_chunked_are_not_ambiguous() {
     let upstream = Upstream::ok().await;
-    let proxy = Proxy::start(&["--upstream", &upstream.url()]);
+    let proxy = Crossguard::proxy(&["--upstream", &upstream.url()]);
     let pipeline = "POST /a HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\nabcPOST /b HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\ndef\r\n0\r\n\r\n";
     let answer = raw(proxy.addr, pipeline.as_bytes(), Duration::from_secs(3)).await;
     assert_eq!(answer.matches("HTTP/1.1 200 OK\r\n").count(), 2, "{answer}");
@@ -112,7 +110,7 @@ async fn same_content_length_twice_and_plain_chunked_are_not_ambiguous() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slow_head_is_cut_at_the_header_timeout() {
     let upstream = Upstream::ok().await;
-    let proxy = Proxy::start(&["--upstream", &upstream.url(), "--header-timeout", "1"]);
+    let proxy = Crossguard::proxy(&["--upstream", &upstream.url(), "--header-timeout", "1"]);
     // (first bytes, then one more byte every 300 ms from this list): never a complete head.
     let cases: [(&[u8], &[u8]); 4] = [
         (b"GET / HTTP/1.1\r\nHost: loc", b"aaaaaaaaaaaaaa"),
@@ -166,7 +164,7 @@ async fn a_slow_head_is_cut_at_the_header_timeout() {
 #[tokio::test(flavor = "multi_thread")]
 async fn max_connections_holds_under_a_burst_of_idle_connections() {
     let upstream = Upstream::ok().await;
-    let proxy = Proxy::start(&["--upstream", &upstream.url(), "--max-connections", "4"]);
+    let proxy = Crossguard::proxy(&["--upstream", &upstream.url(), "--max-connections", "4"]);
     let get = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
     // One keep-alive client that works, then a burst of idle connections filling the rest.
@@ -213,7 +211,7 @@ async fn max_connections_holds_under_a_burst_of_idle_connections() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_idle_keep_alive_connection_is_closed_at_the_header_timeout() {
     let upstream = Upstream::ok().await;
-    let proxy = Proxy::start(&["--upstream", &upstream.url(), "--header-timeout", "1"]);
+    let proxy = Crossguard::proxy(&["--upstream", &upstream.url(), "--header-timeout", "1"]);
     let mut stream = TcpStream::connect(proxy.addr).await.unwrap();
     stream
         .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
@@ -240,7 +238,7 @@ async fn an_idle_keep_alive_connection_is_closed_at_the_header_timeout() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_transfer_coding_other_than_chunked_is_501_and_not_forwarded() {
     let upstream = Upstream::ok().await;
-    let proxy = Proxy::start(&["--upstream", &upstream.url()]);
+    let proxy = Crossguard::proxy(&["--upstream", &upstream.url()]);
     let request = "POST /api/prompt HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n0\r\n\r\n";
     let answer = raw(proxy.addr, request.as_bytes(), Duration::from_secs(3)).await;
     assert!(
@@ -257,7 +255,7 @@ async fn a_transfer_coding_other_than_chunked_is_501_and_not_forwarded() {
 #[tokio::test(flavor = "multi_thread")]
 async fn garbage_and_hostile_heads_never_take_the_proxy_down() {
     let upstream = Upstream::ok().await;
-    let mut proxy = Proxy::start(&["--upstream", &upstream.url()]);
+    let mut proxy = Crossguard::proxy(&["--upstream", &upstream.url()]);
     let mut inputs: Vec<Vec<u8>> = vec![
         b"\x00\x01\x02\xff\xfe\r\n\r\n".to_vec(),
         b"POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nOrigin: \xff\xfe\r\n\r\n".to_vec(),

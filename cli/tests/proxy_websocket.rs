@@ -9,13 +9,11 @@
     clippy::panic
 )]
 
-mod support;
-
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use support::{Proxy, WAIT, read_head, read_until_close};
+use crate::support::{Crossguard, WAIT, read_head, read_until_close};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -79,7 +77,7 @@ impl Drop for WsUpstream {
     }
 }
 
-fn handshake(proxy: &Proxy, origin: &str, extra: &str) -> String {
+fn handshake(proxy: &Crossguard, origin: &str, extra: &str) -> String {
     format!(
         "GET /ws?session=1 HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {KEY}\r\nOrigin: {origin}\r\n{extra}\r\n",
         host = proxy.addr
@@ -91,7 +89,7 @@ const GOOD_101: &str = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r
 #[tokio::test(flavor = "multi_thread")]
 async fn handshake_is_forwarded_as_sent_and_the_101_relayed_then_bytes_flow_both_ways() {
     let upstream = WsUpstream::start(GOOD_101).await;
-    let proxy = Proxy::start(&["--upstream", &format!("http://{}", upstream.addr)]);
+    let proxy = Crossguard::proxy(&["--upstream", &format!("http://{}", upstream.addr)]);
     let origin = format!("http://{}", proxy.addr);
     let offer = "Sec-WebSocket-Protocol: vite-hmr, vite-ping\r\nSec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
     let mut client = TcpStream::connect(proxy.addr).await.unwrap();
@@ -167,7 +165,7 @@ async fn handshake_is_forwarded_as_sent_and_the_101_relayed_then_bytes_flow_both
 
 async fn answer_is_refused(answer: &'static str, offer: &str, why: &str) {
     let upstream = WsUpstream::start(answer).await;
-    let proxy = Proxy::start(&["--upstream", &format!("http://{}", upstream.addr)]);
+    let proxy = Crossguard::proxy(&["--upstream", &format!("http://{}", upstream.addr)]);
     let origin = format!("http://{}", proxy.addr);
     let mut client = TcpStream::connect(proxy.addr).await.unwrap();
     client
@@ -236,9 +234,9 @@ async fn upstream_refusing_the_upgrade_is_relayed() {
         "HTTP/1.1 403 Forbidden\r\ncontent-length: 6\r\nconnection: close\r\n\r\nno way",
     )
     .await;
-    let proxy = Proxy::start(&["--upstream", &format!("http://{}", upstream.addr)]);
+    let proxy = Crossguard::proxy(&["--upstream", &format!("http://{}", upstream.addr)]);
     let origin = format!("http://{}", proxy.addr);
-    let answer = support::raw(
+    let answer = crate::support::raw(
         proxy.addr,
         handshake(&proxy, &origin, "Connection: close\r\n").as_bytes(),
         Duration::from_secs(3),
@@ -251,8 +249,8 @@ async fn upstream_refusing_the_upgrade_is_relayed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn cross_site_handshake_never_reaches_the_upstream() {
     let upstream = WsUpstream::start(GOOD_101).await;
-    let proxy = Proxy::start(&["--upstream", &format!("http://{}", upstream.addr)]);
-    let answer = support::raw(
+    let proxy = Crossguard::proxy(&["--upstream", &format!("http://{}", upstream.addr)]);
+    let answer = crate::support::raw(
         proxy.addr,
         handshake(&proxy, "http://evil.example", "Connection: close\r\n").as_bytes(),
         Duration::from_secs(3),
@@ -277,7 +275,7 @@ async fn cross_site_handshake_never_reaches_the_upstream() {
         "Connection: close\r\n",
     )
     .replace("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8");
-    let answer = support::raw(proxy.addr, bad.as_bytes(), Duration::from_secs(3)).await;
+    let answer = crate::support::raw(proxy.addr, bad.as_bytes(), Duration::from_secs(3)).await;
     assert!(
         answer.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
         "{answer}"

@@ -1,6 +1,6 @@
-//! Shared by the `proxy*` tests: the real `crossguard` binary as a child process (killed on
-//! drop), small upstreams on 127.0.0.1 port 0 that record what reaches them, and a raw HTTP/1.1
-//! client. Every wait is bounded.
+//! Shared by every test of the command: the real `crossguard` binary as a child process (one
+//! harness: a server killed on drop, or a run to completion), small upstreams on 127.0.0.1 port 0
+//! that record what reaches them, and a raw HTTP/1.1 client. Every wait is bounded.
 
 #![allow(
     dead_code,
@@ -12,9 +12,9 @@
 )]
 
 use std::convert::Infallible;
-use std::io::{BufRead as _, BufReader, Read as _};
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::SocketAddr;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -29,19 +29,30 @@ use tokio::net::{TcpListener, TcpStream};
 pub const BIN: &str = env!("CARGO_BIN_EXE_crossguard");
 pub const WAIT: Duration = Duration::from_secs(10);
 
-/// A running `crossguard proxy`, killed when dropped.
-pub struct Proxy {
+/// A running `crossguard` server subcommand (`proxy`, `forward-auth`), killed when dropped, also
+/// when a test fails. Its standard error is collected as it comes.
+pub struct Crossguard {
     child: Option<Child>,
     pub addr: SocketAddr,
     stderr: Arc<Mutex<String>>,
 }
 
-impl Proxy {
+impl Crossguard {
     /// Starts `crossguard proxy --listen 127.0.0.1:0 ARGS` and waits for its `http://ADDR` line.
+    pub fn proxy(args: &[&str]) -> Self {
+        Self::start(&[&["proxy", "--listen", "127.0.0.1:0"], args].concat())
+    }
+
+    /// Starts `crossguard forward-auth --listen 127.0.0.1:0 ARGS` and waits for its
+    /// `http://ADDR` line.
+    pub fn forward_auth(args: &[&str]) -> Self {
+        Self::start(&[&["forward-auth", "--listen", "127.0.0.1:0"], args].concat())
+    }
+
+    /// Starts `crossguard ARGS` (a server subcommand with its `--listen`) and waits, at most
+    /// [`WAIT`], for the first line of its standard output, which names `http://ADDR`.
     pub fn start(args: &[&str]) -> Self {
         let mut child = Command::new(BIN)
-            .arg("proxy")
-            .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -71,32 +82,41 @@ impl Proxy {
             }
             for _ in lines {}
         });
-        let mut proxy = Self {
+        let mut server = Self {
             child: Some(child),
             addr: "0.0.0.0:0".parse().unwrap(),
             stderr,
         };
         let line = rx
             .recv_timeout(WAIT)
-            .unwrap_or_else(|_| panic!("no listening line; stderr: {}", proxy.stderr()));
+            .unwrap_or_else(|_| panic!("no listening line; stderr: {}", server.stderr()));
         let start = line.find("http://").expect("line names http://ADDR") + "http://".len();
-        let addr = line[start..].split([',', ' ']).next().unwrap();
-        proxy.addr = addr.parse().unwrap();
-        proxy
+        let addr = line[start..]
+            .split([',', ' '])
+            .next()
+            .unwrap_or_default()
+            .trim();
+        server.addr = addr.parse().unwrap();
+        server
     }
 
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }
 
-    /// Waits (bounded) until stderr contains `needle`.
+    /// Waits (bounded by [`WAIT`]) until standard error holds `needle`, and returns it; fails
+    /// the test if it never does.
     pub fn wait_stderr(&self, needle: &str) -> String {
         let deadline = Instant::now() + WAIT;
         loop {
             let text = self.stderr();
-            if text.contains(needle) || Instant::now() > deadline {
+            if text.contains(needle) {
                 return text;
             }
+            assert!(
+                Instant::now() < deadline,
+                "stderr never said {needle:?}; it said:\n{text}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -130,7 +150,7 @@ impl Proxy {
     }
 }
 
-impl Drop for Proxy {
+impl Drop for Crossguard {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -139,25 +159,46 @@ impl Drop for Proxy {
     }
 }
 
-/// Runs the binary to completion (for usage errors); killed after [`WAIT`].
-pub fn run_to_exit(args: &[&str]) -> (Option<i32>, String, String) {
+/// Runs `crossguard ARGS` to completion with `stdin` as its standard input (none when `None`);
+/// killed, and the test failed, after [`WAIT`].
+pub fn run(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut child = Command::new(BIN)
         .args(args)
-        .stdin(Stdio::null())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + WAIT;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("crossguard {args:?} did not exit");
-        }
-        std::thread::sleep(Duration::from_millis(10));
+    if let (Some(mut pipe), Some(input)) = (child.stdin.take(), stdin) {
+        let input = input.to_vec();
+        // The tool may stop reading early (oversized input): a broken pipe is fine.
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&input);
+        });
     }
-    let output = child.wait_with_output().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let pid = child.id();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(WAIT) {
+        Ok(output) => output.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("crossguard {args:?} did not exit within {WAIT:?}");
+        }
+    }
+}
+
+/// [`run`] without input: the exit code, standard output and standard error.
+pub fn run_to_exit(args: &[&str]) -> (Option<i32>, String, String) {
+    let output = run(args, None);
     (
         output.status.code(),
         String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -6,9 +6,10 @@
 # rebinding is refused; version-8 handshakes get 426 through Caddy and 403 through nginx; a
 # misconfigured engine gets 500 and a log line naming the missing field.
 # The Traefik, Envoy and Kubernetes recipes are checked statically (validate_configs.py).
-# Installs what it needs (apt: nginx caddy chromium; pip: jupyter_server ipykernel pyyaml; npm:
-# tests/forward_auth/package-lock.json). Everything listens on loopback; every process the suite
-# starts is stopped by PID, also on failure.
+# Installs what it needs (apt: nginx caddy chromium; pip: jupyter_server ipykernel pyyaml, pinned
+# with hashes by tests/forward_auth/requirements.txt; npm: tests/forward_auth/package-lock.json).
+# Everything listens on loopback; every process the suite starts is stopped by PID, also on
+# failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib/suite.sh
@@ -19,14 +20,8 @@ need=()
 [ -x /usr/bin/chromium ] || need+=(chromium)
 install_debian "${need[@]}"
 python=${PYTHON:-python3}
-if ! "$python" -c 'import jupyter_server, ipykernel' 2>/dev/null; then
-    echo "installing jupyter_server and ipykernel"
-    timeout 600 "$python" -m pip install --quiet jupyter_server ipykernel
-fi
-
-if ! "$python" -c 'import yaml' 2>/dev/null; then
-    timeout 300 "$python" -m pip install --quiet pyyaml
-fi
+timeout 600 "$python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+    --require-hashes -r tests/forward_auth/requirements.txt
 # Traefik and Envoy are not Debian packages: their recipes (and the Kubernetes one) are checked
 # statically, field by field.
 "$python" tests/forward_auth/validate_configs.py

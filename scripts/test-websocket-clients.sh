@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Real WebSocket clients (Python `websockets`, Node `ws`) against examples/websocket.rs:
 # permessage-deflate negotiated by crossguard and used, 200 KB round trips, cross-origin refused.
-# Installs the clients itself; the server is stopped by PID whatever happens.
+# Installs the clients itself, at the versions tests/clients/requirements.txt (with hashes) and
+# tests/clients/package-lock.json pin; the server is stopped by PID whatever happens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore -r tests/clients/requirements.txt
-(cd tests/clients && npm install --silent --no-audit --no-fund >/dev/null)
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --require-hashes -r tests/clients/requirements.txt
+(cd tests/clients && npm ci --silent --no-audit --no-fund >/dev/null)
 
 cargo build --quiet --locked --example websocket
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -1,5 +1,5 @@
 //! The layer as a server runs it: requests arrive with an extension map already (hyper and axum
-//! put their own values there), so the verdict costs one boxed insert. crossguard vs tower-http
+//! put their own values there; the guard adds one only for a handshake). crossguard vs tower-http
 //! 0.7's csrf over the same ready inner service, twice: `served` times copies of the request made
 //! in large batches beforehand (criterion's `SmallInput`: most are out of the processor's caches
 //! when their turn comes), `served_in_cache` in batches of 32 made just before (in cache, as a

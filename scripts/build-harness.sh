@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name=${1:?usage: scripts/build-harness.sh NAME}
-cargo build --quiet --release --locked --bench "$name" --message-format=json | python3 -c '
+cargo build --quiet --release --locked -p crossguard-benches --bench "$name" --message-format=json | python3 -c '
 import json, sys
 name, found = sys.argv[1], None
 for line in sys.stdin:

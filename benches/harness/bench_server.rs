@@ -5,7 +5,7 @@
 //! ```sh
 //! bash scripts/bench-load.sh                 # ROUNDS and SECONDS_PER_RUN bound it
 //! bench_server ADDR [--no-guard]             # serves until stopped
-//! cargo bench --bench bench_server           # a short bounded run, then exit
+//! cargo bench -p crossguard-benches --bench bench_server   # a short bounded run, then exit
 //! ```
 //!
 //! Declared with `harness = false`: `cargo bench` runs it with `--bench` (and no address), and it

@@ -4,10 +4,10 @@
 //!
 //! ```sh
 //! bash scripts/callgrind.sh                  # REQUESTS=20000 by default
-//! request_loop MODE [COUNT]                  # MODE: local, default, local-lean, default-lean,
+//! request_loop MODE [COUNT]                  # MODE: local, default,
 //!                                            # tower-http-csrf, no-op-layer, or anything
 //!                                            # else for none
-//! cargo bench --bench request_loop           # a short run of every mode, then exit
+//! cargo bench -p crossguard-benches --bench request_loop   # a short run of every mode, then exit
 //! ```
 //!
 //! Declared with `harness = false`: `cargo bench` runs it with `--bench` (and no mode), and it

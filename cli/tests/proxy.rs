@@ -50,6 +50,8 @@ async fn forwards_method_target_headers_and_body_and_drops_hop_by_hop_fields() {
         .header("x-forwarded-for", "10.1.2.3")
         .header("x-forwarded-host", "spoofed.example")
         .header("x-forwarded-proto", "https")
+        .header("forwarded", "for=10.9.9.9;proto=https")
+        .header("x-real-ip", "10.8.8.8")
         .body(Full::from(r#"{"prompt":1}"#))
         .unwrap();
     let (response, body) = send(request).await;
@@ -70,7 +72,11 @@ async fn forwards_method_target_headers_and_body_and_drops_hop_by_hop_fields() {
     assert_eq!(h["content-type"], "application/json");
     assert_eq!(h["x-custom"], "kept");
     assert_eq!(h["content-length"], "12");
-    assert_eq!(h["x-forwarded-for"], "10.1.2.3, 127.0.0.1");
+    // The proxy is the edge: the client's own forwarding claims are replaced or dropped.
+    assert_eq!(h.get_all("x-forwarded-for").iter().count(), 1, "{h:?}");
+    assert_eq!(h["x-forwarded-for"], "127.0.0.1");
+    assert!(h.get("forwarded").is_none(), "{h:?}");
+    assert!(h.get("x-real-ip").is_none(), "{h:?}");
     assert_eq!(h["x-forwarded-host"], host.as_str());
     assert_eq!(h["x-forwarded-proto"], "http");
     for hop in [

@@ -53,20 +53,20 @@ const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
-/// Appends the client's address to `X-Forwarded-For` and sets `X-Forwarded-Host` (the received
-/// authority, port included) and `X-Forwarded-Proto: http`.
+/// Client-supplied fields that name a client, a proxy or a protocol: the proxy is the edge, so
+/// whatever a client put there is a claim nobody checked (an app that trusts the leftmost
+/// address could be misled), and is dropped.
+const CLIENT_CLAIMS: [HeaderName; 2] = [header::FORWARDED, HeaderName::from_static("x-real-ip")];
+
+/// Sets `X-Forwarded-For` to the client's address alone, `X-Forwarded-Host` to the received
+/// authority (port included) and `X-Forwarded-Proto` to `http`; drops the client's own
+/// `Forwarded` and `X-Real-IP`. The proxy is the first hop: it trusts no forwarding field a
+/// client sent.
 pub(crate) fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, host: Option<&HeaderValue>) {
-    let previous: Vec<&[u8]> = headers
-        .get_all(&X_FORWARDED_FOR)
-        .iter()
-        .map(HeaderValue::as_bytes)
-        .collect();
-    let mut value = previous.join(&b", "[..]);
-    if !value.is_empty() {
-        value.extend_from_slice(b", ");
+    for name in &CLIENT_CLAIMS {
+        headers.remove(name);
     }
-    value.extend_from_slice(client.to_string().as_bytes());
-    if let Ok(value) = HeaderValue::from_bytes(&value) {
+    if let Ok(value) = HeaderValue::from_str(&client.to_string()) {
         headers.insert(X_FORWARDED_FOR, value);
     }
     match host {
@@ -160,15 +160,20 @@ mod tests {
     }
 
     #[test]
-    fn forwarded_for_is_appended_host_and_proto_are_set() {
+    fn forwarding_fields_name_the_client_only() {
         let mut headers = map(&[
             ("x-forwarded-for", "10.0.0.1"),
             ("x-forwarded-for", "10.0.0.2"),
             ("x-forwarded-proto", "https"),
+            ("forwarded", "for=10.0.0.3;proto=https"),
+            ("x-real-ip", "10.0.0.4"),
         ]);
         let host = HeaderValue::from_static("localhost:8189");
         add_forwarded(&mut headers, "127.0.0.1".parse().unwrap(), Some(&host));
-        assert_eq!(headers["x-forwarded-for"], "10.0.0.1, 10.0.0.2, 127.0.0.1");
+        assert_eq!(headers.get_all("x-forwarded-for").iter().count(), 1);
+        assert_eq!(headers["x-forwarded-for"], "127.0.0.1");
+        assert_eq!(headers.get("forwarded"), None);
+        assert_eq!(headers.get("x-real-ip"), None);
         assert_eq!(headers["x-forwarded-host"], "localhost:8189");
         assert_eq!(headers["x-forwarded-proto"], "http");
     }

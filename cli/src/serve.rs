@@ -1,10 +1,12 @@
 //! The server loop every long-running subcommand shares: bind, announce, accept (at most
 //! `max_connections` at a time), speak HTTP/1.1 or h2c with upgrades, refuse ambiguous framing,
-//! cut slow heads, and shut down gracefully on SIGINT/SIGTERM.
+//! cut slow first requests and idle connections, cap heads and HTTP/2 streams, and shut down
+//! gracefully on SIGINT/SIGTERM.
 //!
 //! It knows nothing about the service it runs: a subcommand gives it a factory that builds one
 //! hyper service per connection.
 
+mod activity;
 mod framing;
 
 use std::convert::Infallible;
@@ -24,10 +26,18 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-pub(crate) use framing::FramingLog;
+use activity::{Activity, Tracked};
+use framing::FramingLog;
 
 /// The body of the response to a request whose body framing is ambiguous.
 const AMBIGUOUS_FRAMING: &str = "crossguard: ambiguous_framing\n";
+
+/// The largest request head: an HTTP/1 head past it gets `431` and its connection is closed; an
+/// HTTP/2 header list past it is refused. Browsers send a few KiB.
+pub(crate) const MAX_HEAD: usize = 64 * 1024;
+
+/// HTTP/2 streams one client connection may have open at once.
+pub(crate) const MAX_STREAMS: u32 = 32;
 
 /// How the server treats its clients.
 #[derive(Debug, Clone)]
@@ -36,7 +46,9 @@ pub(crate) struct ServeConfig {
     pub(crate) listen: SocketAddr,
     /// Open client connections at most; past it, new connections wait in the listen backlog.
     pub(crate) max_connections: usize,
-    /// Time a client has to send a request head (and, before its first request, its first bytes).
+    /// Time a client has to send a request head: its first request (on HTTP/2, the preface,
+    /// SETTINGS and first HEADERS), and each later one; also how long a connection may stay
+    /// without a request in flight.
     pub(crate) header_timeout: Duration,
     /// Time in-flight requests get to finish after SIGINT/SIGTERM.
     pub(crate) shutdown_timeout: Duration,
@@ -60,6 +72,7 @@ pub(crate) trait ServeBody:
     http_body::Body<Data = bytes::Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
     + From<&'static str>
     + Send
+    + Unpin
     + 'static
 {
 }
@@ -68,6 +81,7 @@ impl<B> ServeBody for B where
     B: http_body::Body<Data = bytes::Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
         + From<&'static str>
         + Send
+        + Unpin
         + 'static
 {
 }
@@ -132,8 +146,13 @@ where
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(config.header_timeout);
-    builder.http2().timer(TokioTimer::new());
+        .header_read_timeout(config.header_timeout)
+        .max_buf_size(MAX_HEAD);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(MAX_STREAMS)
+        .max_header_list_size(u32::try_from(MAX_HEAD).unwrap_or(u32::MAX));
 
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let graceful = GracefulShutdown::new();
@@ -158,26 +177,30 @@ where
         };
         let _ = stream.set_nodelay(true);
         let framing = FramingLog::default();
-        let io = TokioIo::new(framing::FramingIo::new(
-            stream,
-            framing.clone(),
-            config.header_timeout,
-        ));
-        let service = RefuseAmbiguous {
+        let io = TokioIo::new(framing::FramingIo::new(stream, framing.clone()));
+        let activity = Activity::new();
+        let service = Watched {
             inner: make_service(Connection {
                 peer,
                 slot: Arc::new(permit),
             }),
             framing,
+            activity: Arc::clone(&activity),
             quiet: config.quiet,
         };
         let connection = builder
             .serve_connection_with_upgrades(io, service)
             .into_owned();
         let connection = graceful.watch(connection);
+        let timeout = config.header_timeout;
         tokio::spawn(async move {
-            // A client that goes away mid-request is not an error of the server's.
-            let _ = connection.await;
+            tokio::select! {
+                // A client that goes away mid-request is not an error of the server's.
+                _ = connection => {}
+                // No request (yet, or any more) within the timeout: dropping the connection
+                // closes its socket.
+                () = activity.expired(timeout) => {}
+            }
         });
     }
     drop(listener);
@@ -226,26 +249,30 @@ impl Signals {
     }
 }
 
-/// Answers `400` to a request whose head [`framing`] found ambiguous (RFC 9112 §6.3, §11.2),
-/// before the inner service sees it.
+/// Each connection's service: answers `400` to a request whose head [`framing`] found ambiguous
+/// (RFC 9112 §6.3, §11.2) before the inner service sees it, and counts requests in flight for
+/// the connection's timeouts ([`activity`]).
 #[derive(Clone)]
-struct RefuseAmbiguous<S> {
+struct Watched<S> {
     inner: S,
     framing: FramingLog,
+    activity: Arc<Activity>,
     quiet: bool,
 }
 
-impl<S, B> Service<Request<Incoming>> for RefuseAmbiguous<S>
+impl<S, B> Service<Request<Incoming>> for Watched<S>
 where
     S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>,
     S::Future: Send + 'static,
     B: ServeBody,
 {
-    type Response = Response<B>;
+    type Response = Response<Tracked<B>>;
     type Error = Infallible;
-    type Future = std::pin::Pin<Box<dyn Future<Output = Result<Response<B>, Infallible>> + Send>>;
+    type Future =
+        std::pin::Pin<Box<dyn Future<Output = Result<Response<Tracked<B>>, Infallible>> + Send>>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
+        let in_flight = self.activity.start();
         // HTTP/2 has no such ambiguity (its frames carry the lengths); only HTTP/1 heads are
         // recorded.
         let ambiguous = request.version() < http::Version::HTTP_2 && self.framing.next_ambiguous();
@@ -265,6 +292,7 @@ where
                 HeaderValue::from_static("text/plain; charset=utf-8"),
             );
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            let response = response.map(|body| Tracked::new(body, in_flight));
             return Box::pin(async move { Ok(response) });
         }
         let framing = self.framing.clone();
@@ -275,7 +303,7 @@ where
                 // What follows on this connection is a tunnel, not HTTP.
                 framing.stop();
             }
-            Ok(response)
+            Ok(response.map(|body| Tracked::new(body, in_flight)))
         })
     }
 }

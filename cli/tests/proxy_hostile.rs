@@ -304,3 +304,248 @@ async fn garbage_and_hostile_heads_never_take_the_proxy_down() {
     assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
     assert!(!proxy.stderr().contains("panicked"), "{}", proxy.stderr());
 }
+
+/// Waits (bounded by 5 s) for the peer to close `stream`, reading and dropping whatever it sends;
+/// the time it took, or `None` if it stayed open.
+async fn closed_within(stream: &mut TcpStream) -> Option<Duration> {
+    let started = Instant::now();
+    let mut buf = [0u8; 4096];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => return Some(started.elapsed()),
+            Ok(Ok(_)) => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+/// The HTTP/2 connection preface (RFC 9113 §3.4) and an empty SETTINGS frame.
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+const EMPTY_SETTINGS: &[u8] = &[0, 0, 0, 4, 0, 0, 0, 0, 0];
+
+/// The first request must be complete within `--header-timeout` on HTTP/2 too: a partial preface
+/// (the 18 bytes up to the first empty line), a full preface with SETTINGS and then silence, are
+/// cut, and with `--max-connections 1` the proxy is free again for the next client.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_http2_connection_without_a_first_request_is_cut_at_the_header_timeout() {
+    let upstream = Upstream::ok().await;
+    let proxy = Crossguard::proxy(&[
+        "--upstream",
+        &upstream.url(),
+        "--header-timeout",
+        "1",
+        "--max-connections",
+        "1",
+    ]);
+    let partial = PREFACE.get(..18).unwrap();
+    let full = [PREFACE, EMPTY_SETTINGS].concat();
+    for (name, bytes) in [
+        ("a partial preface", partial),
+        ("a preface and SETTINGS", &full[..]),
+    ] {
+        let mut stream = TcpStream::connect(proxy.addr).await.unwrap();
+        stream.write_all(bytes).await.unwrap();
+        let after = closed_within(&mut stream).await;
+        let after = after.unwrap_or_else(|| panic!("{name}: still open after 5 s"));
+        assert!(
+            after >= Duration::from_millis(800),
+            "{name}: cut after {after:?}"
+        );
+        assert!(
+            after < Duration::from_millis(2500),
+            "{name}: cut after {after:?}"
+        );
+        // The one slot is free again.
+        let answer = raw(
+            proxy.addr,
+            b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            WAIT,
+        )
+        .await;
+        assert!(
+            answer.starts_with("HTTP/1.1 200 OK\r\n"),
+            "{name}: {answer}"
+        );
+    }
+}
+
+/// An HTTP/2 connection with no open stream is closed after `--header-timeout`, as an idle
+/// HTTP/1.1 keep-alive connection is.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_http2_connection_is_closed_at_the_header_timeout() {
+    use http_body_util::Empty;
+    use hyper::body::Bytes;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let upstream = Upstream::ok().await;
+    let proxy = Crossguard::proxy(&["--upstream", &upstream.url(), "--header-timeout", "1"]);
+    let stream = TcpStream::connect(proxy.addr).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    let connection = tokio::spawn(connection);
+    let request = http::Request::get(format!("http://{}/", proxy.addr))
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    drop(response);
+    let started = Instant::now();
+    let ended = tokio::time::timeout(Duration::from_secs(5), connection).await;
+    let after = started.elapsed();
+    assert!(
+        ended.is_ok(),
+        "the idle HTTP/2 connection is still open after {after:?}"
+    );
+    assert!(
+        after >= Duration::from_millis(800),
+        "closed after {after:?}"
+    );
+    assert_eq!(upstream.seen().len(), 1);
+}
+
+/// The proxy announces at most 32 concurrent streams per HTTP/2 connection (RFC 9113 §6.5.2,
+/// SETTINGS_MAX_CONCURRENT_STREAMS), so one client connection cannot fan out into hundreds of
+/// upstream connections.
+#[tokio::test(flavor = "multi_thread")]
+async fn http2_concurrent_streams_are_capped_at_32() {
+    let upstream = Upstream::ok().await;
+    let proxy = Crossguard::proxy(&["--upstream", &upstream.url()]);
+    let mut stream = TcpStream::connect(proxy.addr).await.unwrap();
+    stream
+        .write_all(&[PREFACE, EMPTY_SETTINGS].concat())
+        .await
+        .unwrap();
+    // The server's first frame is its SETTINGS: 9-byte header, then 6-byte entries.
+    let mut header = [0u8; 9];
+    tokio::time::timeout(WAIT, stream.read_exact(&mut header))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(header[3], 4, "a SETTINGS frame: {header:?}");
+    let length =
+        usize::from(header[0]) << 16 | usize::from(header[1]) << 8 | usize::from(header[2]);
+    let mut payload = vec![0u8; length];
+    tokio::time::timeout(WAIT, stream.read_exact(&mut payload))
+        .await
+        .unwrap()
+        .unwrap();
+    let settings: Vec<(u16, u32)> = payload
+        .chunks_exact(6)
+        .map(|e| {
+            (
+                u16::from_be_bytes([e[0], e[1]]),
+                u32::from_be_bytes([e[2], e[3], e[4], e[5]]),
+            )
+        })
+        .collect();
+    assert!(
+        settings.contains(&(3, 32)),
+        "SETTINGS_MAX_CONCURRENT_STREAMS = 32 in {settings:?}"
+    );
+    // SETTINGS_MAX_HEADER_LIST_SIZE: the same 64 KiB cap as an HTTP/1 head.
+    assert!(settings.contains(&(6, 65536)), "{settings:?}");
+}
+
+/// A head over 64 KiB gets `431` and its connection is closed; the upstream never sees it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_head_over_64_kib_is_431() {
+    let upstream = Upstream::ok().await;
+    let proxy = Crossguard::proxy(&["--upstream", &upstream.url()]);
+    let head = format!(
+        "GET /big HTTP/1.1\r\nHost: localhost\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(70 * 1024)
+    );
+    let answer = raw(proxy.addr, head.as_bytes(), WAIT).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"),
+        "{answer}"
+    );
+    // Just under the cap is served.
+    let head = format!(
+        "GET /fits HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(60 * 1024)
+    );
+    let answer = raw(proxy.addr, head.as_bytes(), WAIT).await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    let seen: Vec<_> = upstream.seen().into_iter().map(|s| s.target).collect();
+    assert_eq!(seen, ["/fits"]);
+}
+
+/// Unfinished heads cost at most what one capped head does, once: 200 connections each sending
+/// 300 KB of a head that never ends are answered `431` and closed, and the proxy's resident
+/// memory stays within 40 MiB of what it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn unfinished_heads_do_not_pile_up_in_memory() {
+    let upstream = Upstream::ok().await;
+    let proxy = Crossguard::proxy(&["--upstream", &upstream.url(), "--header-timeout", "30"]);
+    let rss = || {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", proxy.pid())).unwrap();
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .unwrap()
+            .to_owned();
+        line.split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+    };
+    let before = rss();
+    let chunk = vec![b'a'; 30_000];
+    let mut streams = Vec::new();
+    for _ in 0..200 {
+        let mut stream = TcpStream::connect(proxy.addr).await.unwrap();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nX-Long: ")
+            .await
+            .unwrap();
+        streams.push(stream);
+    }
+    let mut refused = 0;
+    for stream in &mut streams {
+        for _ in 0..10 {
+            if stream.write_all(&chunk).await.is_err() {
+                break;
+            }
+        }
+        let answer = read_until_close(stream, WAIT).await;
+        if answer.starts_with("HTTP/1.1 431 ") {
+            refused += 1;
+        }
+    }
+    let grown_kib = rss().saturating_sub(before);
+    assert_eq!(refused, 200, "every connection is answered 431");
+    assert!(
+        grown_kib < 40 * 1024,
+        "resident memory grew by {grown_kib} KiB"
+    );
+    assert!(upstream.seen().is_empty());
+}
+
+/// A chunked body whose trailer lines end with bare LFs: hyper reads `GET /phantom ...` as more
+/// trailer bytes (it ends a trailer line only at CRLF), and so does the framing follower now, so
+/// the next request on the connection, framed ambiguously, is refused rather than forwarded.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bare_lf_trailer_does_not_knock_the_framing_out_of_step() {
+    let upstream = Upstream::ok().await;
+    let proxy = Crossguard::proxy(&["--upstream", &upstream.url()]);
+    let bytes = "POST /first HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n\
+                 0\r\nX: a\n\nGET /phantom HTTP/1.1\r\nHost: localhost\r\n\r\n\
+                 POST /smuggle HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\
+                 Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+    let answer = raw(proxy.addr, bytes.as_bytes(), WAIT).await;
+    let statuses: Vec<&str> = answer
+        .match_indices("HTTP/1.1 ")
+        .map(|(i, _)| answer.get(i + 9..i + 12).unwrap_or(""))
+        .collect();
+    assert_eq!(statuses, ["200", "400"], "{answer}");
+    assert!(
+        answer.contains("crossguard: ambiguous_framing\n"),
+        "{answer}"
+    );
+    let seen: Vec<_> = upstream.seen().into_iter().map(|s| s.target).collect();
+    assert_eq!(seen, ["/first"]);
+}

@@ -754,3 +754,94 @@ fn a_question_with_a_key_is_a_handshake_whatever_else_is_missing() {
         Some("cross_site_websocket")
     );
 }
+
+/// The health path answers only a plain health check: a question at that path that carries an
+/// original's fields (an Origin, Fetch Metadata, a handshake's key, a cookie) is judged like any
+/// question, never answered `200` unseen.
+#[test]
+fn the_health_path_answers_only_a_plain_health_check() {
+    let server = Server::start(&[]);
+    assert_eq!(
+        server.ask("HEAD /.crossguard/health HTTP/1.0\n\n").status,
+        200
+    );
+    for field in [
+        "Origin: https://evil.example",
+        "Sec-Fetch-Site: cross-site",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        "Cookie: session=1",
+    ] {
+        assert_misconfigured(
+            &server,
+            &format!("GET /.crossguard/health HTTP/1.0\n{field}\n\n"),
+            "X-Forwarded-Method is missing",
+        );
+    }
+}
+
+/// An Envoy path prefix under which the health path lies is refused at start: Envoy's questions
+/// for some original path would otherwise be health checks.
+#[test]
+fn an_envoy_prefix_that_collides_with_the_health_path_is_refused_at_start() {
+    for prefix in ["/.crossguard", "/.crossguard/health"] {
+        let out = run(
+            &[
+                "forward-auth",
+                "--listen",
+                "127.0.0.1:0",
+                "--envoy-path-prefix",
+                prefix,
+            ],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2), "{prefix}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            stderr.contains("would send questions to the health endpoint /.crossguard/health"),
+            "{prefix}: {stderr}"
+        );
+    }
+}
+
+/// An engine that replaced the handshake's `Connection: Upgrade` with `keep-alive` or `close`
+/// still has its stripped handshake restored, so the Origin decides.
+#[test]
+fn restore_websocket_upgrade_ignores_persistence_tokens() {
+    let server = Server::start(&["--restore-websocket-upgrade"]);
+    for connection in ["keep-alive", "close"] {
+        let question = format!(
+            "GET /auth HTTP/1.0\nHost: 127.0.0.1\nX-Forwarded-Method: GET\nX-Forwarded-Proto: http\n\
+             X-Forwarded-Host: localhost:8188\nX-Forwarded-Uri: /ws\nConnection: {connection}\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\nSec-WebSocket-Version: 13\n\
+             Origin: https://evil.example\n\n"
+        );
+        let reply = server.ask(&question);
+        assert_eq!(reply.status, 403, "{connection}");
+        assert_eq!(
+            reply.header("x-crossguard-reason"),
+            Some("cross_site_websocket"),
+            "{connection}"
+        );
+    }
+}
+
+/// Any page can make an engine ask misconfigured questions; each distinct line is logged at most
+/// once a second, and the next one says how many were held back.
+#[test]
+fn misconfiguration_lines_are_rate_limited() {
+    let server = Server::start(&[]);
+    let question = "GET / HTTP/1.0\n\n";
+    for _ in 0..50 {
+        assert_eq!(server.ask(question).status, 500);
+    }
+    let line = "crossguard: forward_auth_misconfigured: X-Forwarded-Method is missing";
+    let logged = server.wait_stderr(line).matches(line).count();
+    assert!(logged <= 2, "{logged} lines for 50 questions");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(server.ask(question).status, 500);
+    let log = server.wait_stderr("more like it not logged)");
+    assert!(
+        log.contains(&format!("{line} (")),
+        "the next line counts what was held back: {log}"
+    );
+}

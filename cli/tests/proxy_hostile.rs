@@ -549,3 +549,173 @@ async fn a_bare_lf_trailer_does_not_knock_the_framing_out_of_step() {
     let seen: Vec<_> = upstream.seen().into_iter().map(|s| s.target).collect();
     assert_eq!(seen, ["/first"]);
 }
+
+/// A request body that never comes: the client declares a length and sends nothing.
+struct Stalled;
+
+impl http_body::Body for Stalled {
+    type Data = hyper::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Pending
+    }
+}
+
+/// An HTTP/1.1 body that stops coming is cut after `--body-timeout`: `408 body_timeout`, the
+/// connection closed, a log line, and the connection's slot free again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_body_that_stops_coming_is_cut_at_the_body_timeout() {
+    let upstream = Upstream::ok().await;
+    let proxy = Crossguard::proxy(&[
+        "--upstream",
+        &upstream.url(),
+        "--body-timeout",
+        "1",
+        "--max-connections",
+        "1",
+    ]);
+    let mut stream = TcpStream::connect(proxy.addr).await.unwrap();
+    stream
+        .write_all(b"POST /api/prompt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n0123456789")
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let answer = read_until_close(&mut stream, Duration::from_secs(10)).await;
+    let after = started.elapsed();
+    assert!(
+        answer.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+        "{answer}"
+    );
+    assert!(answer.ends_with("crossguard: body_timeout\n"), "{answer}");
+    assert!(
+        after >= Duration::from_millis(800) && after < Duration::from_secs(5),
+        "{after:?}"
+    );
+    proxy.wait_stderr("crossguard: body_timeout POST /api/prompt: no request body bytes for 1s");
+    // The one slot is free again.
+    let answer = raw(
+        proxy.addr,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        WAIT,
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+}
+
+/// Five HTTP/2 connections each opening 200 POST streams whose bodies never come: the streams are
+/// held to 32 a connection, the upstream connections to `--max-connections` (8 here) in all, and
+/// every stream is answered (`408` once its body times out, or `503 upstream_busy` when no
+/// upstream slot frees in time), or refused (`REFUSED_STREAM`, past the 32). Before, this opened
+/// one upstream connection per stream.
+#[tokio::test(flavor = "multi_thread")]
+async fn http2_streams_do_not_multiply_upstream_connections() {
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let upstream = Upstream::ok().await;
+    let proxy = Crossguard::proxy(&[
+        "--upstream",
+        &upstream.url(),
+        "--max-connections",
+        "8",
+        "--body-timeout",
+        "2",
+        "--connect-timeout",
+        "1",
+        "--quiet",
+    ]);
+    let upstream_port = upstream.addr.port();
+    let upstream_connections = || {
+        // Established TCP connections to the upstream's port, as /proc/net/tcp lists them (local
+        // address column, hex port; state 01 = ESTABLISHED), the upstream's side of each.
+        let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+        table
+            .lines()
+            .skip(1)
+            .filter(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                fields.get(1).and_then(|l| l.rsplit(':').next())
+                    == Some(format!("{upstream_port:04X}").as_str())
+                    && fields.get(3) == Some(&"01")
+            })
+            .count()
+    };
+    let mut streams = Vec::new();
+    let mut clients = Vec::new();
+    for _ in 0..5 {
+        let stream = TcpStream::connect(proxy.addr).await.unwrap();
+        let (sender, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .unwrap();
+        clients.push(tokio::spawn(connection));
+        for i in 0..200 {
+            let mut sender = sender.clone();
+            let request = http::Request::post(format!("http://{}/upload/{i}", proxy.addr))
+                .header("content-length", "1000000")
+                .body(Stalled)
+                .unwrap();
+            streams.push(tokio::spawn(async move {
+                match sender.send_request(request).await {
+                    Ok(response) => response.status().as_u16(),
+                    // Streams opened before the client saw the proxy's SETTINGS, past the 32:
+                    // RFC 9113 §5.1.2 refuses them, and a client may retry them.
+                    Err(err) if format!("{err:?}").contains("REFUSED_STREAM") => 1,
+                    Err(err) => panic!("{err:?}"),
+                }
+            }));
+        }
+    }
+    let mut most = 0;
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        most = most.max(upstream_connections());
+    }
+    assert!(most <= 8, "{most} upstream connections at once");
+    let mut statuses = std::collections::BTreeMap::new();
+    for stream in streams {
+        let status = tokio::time::timeout(Duration::from_secs(60), stream)
+            .await
+            .expect("every stream is answered")
+            .unwrap();
+        *statuses.entry(status).or_insert(0) += 1;
+    }
+    let answered: usize = statuses
+        .iter()
+        .filter(|(status, _)| matches!(status, 1 | 408 | 503))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(answered, 1000, "{statuses:?}");
+}
+
+/// An upstream that dies in the middle of a response body: the client's response is cut, and the
+/// proxy logs it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upstream_that_dies_mid_body_is_logged() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let upstream = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let _ = read_head(&mut stream).await;
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789")
+            .await
+            .unwrap();
+        // Gone, 990 bytes short.
+    });
+    let proxy = Crossguard::proxy(&["--upstream", &format!("http://{upstream}")]);
+    let answer = raw(
+        proxy.addr,
+        b"GET /cut?secret=1 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        WAIT,
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert!(answer.ends_with("0123456789"), "the body is cut: {answer}");
+    let log = proxy.wait_stderr("crossguard: upstream_failed_mid_body GET /cut: ");
+    assert!(!log.contains("secret"), "{log}");
+    server.await.unwrap();
+}

@@ -60,6 +60,12 @@ fn parse_prefix(text: &str) -> Result<String, String> {
     {
         return Err("use only letters, digits and / - . _ ~".to_owned());
     }
+    let health = service::HEALTH_PATH;
+    if health == text || health.starts_with(&format!("{text}/")) {
+        return Err(format!(
+            "{text} would send questions to the health endpoint {health}: choose another prefix"
+        ));
+    }
     Ok(text.to_owned())
 }
 

@@ -119,8 +119,40 @@ pub(crate) struct Conventions {
     pub(crate) restore_websocket_upgrade: bool,
 }
 
-/// Whether a question carries any field of a convention (the health endpoint answers only
-/// questions that carry none).
+/// Whether the question's `Connection` is absent or names only `keep-alive` or `close`: what an
+/// engine that dropped the handshake's `Connection: Upgrade` may put in its place.
+fn only_persistence_tokens(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(CONNECTION)
+        .iter()
+        .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .filter(|token| !token.is_empty())
+        .all(|token| {
+            token.eq_ignore_ascii_case(b"keep-alive") || token.eq_ignore_ascii_case(b"close")
+        })
+}
+
+/// Whether a question is plainly an engine's health check of `path` (the health endpoint): a
+/// `GET` or `HEAD` of exactly that path, no query, and none of the fields a question about an
+/// original carries: no forwarded field of any convention, and none of a browser's (`Origin`,
+/// `Referer`, `Cookie`, `Sec-Fetch-*`, `Upgrade`, `Sec-WebSocket-*`). Anything else is judged as a
+/// question, so the health path can never answer for an original.
+pub(crate) fn is_health_check(question: &request::Parts, path: &str) -> bool {
+    let browser = |name: &HeaderName| {
+        let name = name.as_str();
+        name.starts_with("sec-fetch-")
+            || name.starts_with("sec-websocket-")
+            || matches!(name, "origin" | "referer" | "cookie" | "upgrade")
+    };
+    matches!(question.method, Method::GET | Method::HEAD)
+        && question.uri.path() == path
+        && question.uri.query().is_none()
+        && !carries_forwarded_fields(&question.headers)
+        && !question.headers.keys().any(browser)
+}
+
+/// Whether a question carries any field of a convention.
 pub(crate) fn carries_forwarded_fields(headers: &HeaderMap) -> bool {
     headers.keys().any(|name| {
         name.as_str().starts_with("x-forwarded-")
@@ -448,7 +480,7 @@ pub(crate) fn rebuild(
     if conventions.restore_websocket_upgrade
         && original_headers.contains_key(SEC_WEBSOCKET_KEY)
         && !original_headers.contains_key(UPGRADE)
-        && !original_headers.contains_key(CONNECTION)
+        && only_persistence_tokens(&original_headers)
     {
         original_headers.insert(UPGRADE, HeaderValue::from_static("websocket"));
         original_headers.insert(CONNECTION, HeaderValue::from_static("Upgrade"));
@@ -651,10 +683,47 @@ mod tests {
         assert_eq!(original.headers()["connection"], "Upgrade");
         let original = rebuild(&question(&lines), &Conventions::default()).unwrap();
         assert!(original.headers().get("upgrade").is_none());
-        lines.push(("connection", "keep-alive"));
+        // An engine that replaced `Connection: Upgrade` with a persistence token.
+        for persistence in ["keep-alive", "close", "Keep-Alive, close"] {
+            let mut lines = lines.clone();
+            lines.push(("connection", persistence));
+            let original = rebuild(&question(&lines), &asked).unwrap();
+            assert_eq!(original.headers()["upgrade"], "websocket", "{persistence}");
+            assert_eq!(original.headers()["connection"], "Upgrade", "{persistence}");
+        }
+        // Any other token: the engine did not just strip the handshake's fields.
+        lines.push(("connection", "keep-alive, x-other"));
         let original = rebuild(&question(&lines), &asked).unwrap();
         assert!(original.headers().get("upgrade").is_none());
-        assert_eq!(original.headers()["connection"], "keep-alive");
+        assert_eq!(original.headers()["connection"], "keep-alive, x-other");
+    }
+
+    #[test]
+    fn health_check_is_plain() {
+        let path = "/.crossguard/health";
+        let at = |target: &str, method: &str, lines: &[(&str, &str)]| {
+            let mut builder = Request::builder().method(method).uri(target);
+            for (name, value) in lines {
+                builder = builder.header(*name, *value);
+            }
+            builder.body(()).unwrap().into_parts().0
+        };
+        #[rustfmt::skip]
+        let rows: &[(&str, request::Parts, bool)] = &[
+            ("an engine's probe", at(path, "GET", &[("host", "127.0.0.1:9180")]), true),
+            ("HEAD", at(path, "HEAD", &[]), true),
+            ("POST is a question", at(path, "POST", &[]), false),
+            ("a query is a question", at("/.crossguard/health?x", "GET", &[]), false),
+            ("another path", at("/.crossguard/healthz", "GET", &[]), false),
+            ("a forwarded field", at(path, "GET", &[("x-forwarded-host", "a")]), false),
+            ("an Origin (Envoy passing an original's field)", at(path, "GET", &[("origin", "https://evil.example")]), false),
+            ("Sec-Fetch-Site", at(path, "GET", &[("sec-fetch-site", "cross-site")]), false),
+            ("a handshake's key", at(path, "GET", &[("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")]), false),
+            ("a cookie", at(path, "GET", &[("cookie", "a=b")]), false),
+        ];
+        for (name, question, plain) in rows {
+            assert_eq!(is_health_check(question, path), *plain, "{name}");
+        }
     }
 
     #[test]

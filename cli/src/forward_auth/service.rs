@@ -1,15 +1,18 @@
 //! The forward-auth service: one question in, one answer out.
 //!
-//! `GET /.crossguard/health` without any forwarded field answers `200 ok`. Every other request is
+//! A plain `GET /.crossguard/health` (no forwarded field, no browser field) answers `200 ok`.
+//! Every other request is
 //! a question about an original: rebuilt ([`original`](super::original)), judged by the guard
 //! ([`answer`](super::answer)), and logged on standard error when refused or misconfigured.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::{Ready, ready};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{Method, Request, Response};
+use http::{Request, Response};
 use http_body_util::Full;
 
 use super::answer::{self, Decision, Judge};
@@ -22,6 +25,45 @@ struct Shared {
     judge: Judge,
     conventions: Conventions,
     quiet: bool,
+    misconfigured_lines: RateLimit,
+}
+
+/// At most one log line a second for each distinct misconfiguration (a fixed set: a field and
+/// what is wrong with it); the lines it held back are counted.
+#[derive(Debug, Default)]
+struct RateLimit(Mutex<HashMap<String, (Instant, u64)>>);
+
+/// Distinct lines tracked at most; past it, every new line shares one budget.
+const RATE_LIMITED_LINES: usize = 64;
+
+impl RateLimit {
+    /// `Some(n)` when `line` may be written now, `n` being how many like it were held back since
+    /// the last one; `None` when this one is held back.
+    fn admit(&self, line: &str) -> Option<u64> {
+        let mut lines = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let key = if lines.len() < RATE_LIMITED_LINES || lines.contains_key(line) {
+            line
+        } else {
+            ""
+        };
+        match lines.get_mut(key) {
+            Some((last, held)) if now.duration_since(*last) < Duration::from_secs(1) => {
+                *held += 1;
+                None
+            }
+            Some((last, held)) => {
+                let suppressed = *held;
+                *last = now;
+                *held = 0;
+                Some(suppressed)
+            }
+            None => {
+                lines.insert(key.to_owned(), (now, 0));
+                Some(0)
+            }
+        }
+    }
 }
 
 /// A hyper service answering forward-auth questions. Cheap to clone.
@@ -34,23 +76,29 @@ impl ForwardAuth {
             judge,
             conventions,
             quiet,
+            misconfigured_lines: RateLimit::default(),
         }))
     }
 
     /// The answer to one question (its body is never read).
     pub(crate) fn respond<B>(&self, question: Request<B>) -> Response<Full<Bytes>> {
         let (question, _body) = question.into_parts();
-        if question.method == Method::GET
-            && question.uri.path() == HEALTH_PATH
-            && !original::carries_forwarded_fields(&question.headers)
-        {
+        if original::is_health_check(&question, HEALTH_PATH) {
             return answer::healthy();
         }
         let original = match original::rebuild(&question, &self.0.conventions) {
             Ok(original) => original,
             Err(misconfiguration) => {
-                // Never silenced: an engine that does not send the original is an outage.
-                eprintln!("crossguard: forward_auth_misconfigured: {misconfiguration}");
+                // Never silenced (an engine that does not send the original is an outage), but
+                // each distinct line at most once a second: any page can send such questions.
+                let line = misconfiguration.to_string();
+                if let Some(suppressed) = self.0.misconfigured_lines.admit(&line) {
+                    let more = match suppressed {
+                        0 => String::new(),
+                        n => format!(" ({n} more like it not logged)"),
+                    };
+                    eprintln!("crossguard: forward_auth_misconfigured: {line}{more}");
+                }
                 return answer::misconfigured();
             }
         };

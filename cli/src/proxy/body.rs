@@ -1,20 +1,40 @@
-//! The proxy's response body: a short message of its own, or the upstream's body streamed as it
-//! arrives (never buffered).
+//! The proxy's bodies: the response body (a short message of its own, or the upstream's body
+//! streamed as it arrives, never buffered), and the request body on its way to the upstream, cut
+//! when the client stops sending it.
 
+use std::error::Error;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
+use http::Method;
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::{Instant, Sleep};
+
+/// What a log line says about the request a body belongs to.
+#[derive(Debug, Clone)]
+pub(crate) struct Described {
+    pub(crate) method: Method,
+    /// The path only: queries can hold secrets.
+    pub(crate) path: String,
+}
 
 /// A response body: the proxy's own text or the upstream's stream.
 #[derive(Debug)]
 pub(crate) enum ProxyBody {
     /// A message of the proxy's (a rejection, an upstream error).
     Text(Option<Bytes>),
-    /// The upstream's body, frame by frame.
-    Upstream(Incoming),
+    /// The upstream's body, frame by frame, holding its upstream slot until it ends.
+    Upstream {
+        body: Incoming,
+        request: Box<Described>,
+        slot: Option<OwnedSemaphorePermit>,
+    },
 }
 
 impl ProxyBody {
@@ -39,21 +59,119 @@ impl Body for ProxyBody {
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         match self.get_mut() {
             Self::Text(text) => Poll::Ready(text.take().map(|bytes| Ok(Frame::data(bytes)))),
-            Self::Upstream(incoming) => Pin::new(incoming).poll_frame(cx),
+            Self::Upstream {
+                body,
+                request,
+                slot,
+            } => {
+                let polled = Pin::new(body).poll_frame(cx);
+                match &polled {
+                    Poll::Ready(Some(Err(err))) => {
+                        // Never silenced: the client got a cut response.
+                        eprintln!(
+                            "crossguard: upstream_failed_mid_body {} {}: {}",
+                            request.method,
+                            request.path,
+                            crate::proxy::forward::chain(err)
+                        );
+                        *slot = None;
+                    }
+                    Poll::Ready(None) => *slot = None,
+                    _ => {}
+                }
+                polled
+            }
         }
     }
 
     fn is_end_stream(&self) -> bool {
         match self {
             Self::Text(text) => text.is_none(),
-            Self::Upstream(incoming) => incoming.is_end_stream(),
+            Self::Upstream { body, .. } => body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
             Self::Text(text) => SizeHint::with_exact(text.as_ref().map_or(0, |t| t.len() as u64)),
-            Self::Upstream(incoming) => incoming.size_hint(),
+            Self::Upstream { body, .. } => body.size_hint(),
         }
+    }
+}
+
+/// The client's request body on its way to the upstream, cut when no byte of it has arrived for
+/// `--body-timeout`.
+#[derive(Debug)]
+pub(crate) struct TimedBody {
+    body: Incoming,
+    idle: Duration,
+    deadline: Pin<Box<Sleep>>,
+    request: Described,
+    timed_out: Arc<AtomicBool>,
+}
+
+/// The error a [`TimedBody`] ends with.
+#[derive(Debug, thiserror::Error)]
+#[error("no request body bytes for {0:?}")]
+pub(crate) struct BodyTimeout(Duration);
+
+impl TimedBody {
+    /// `body`, cut after `idle` without a frame; `timed_out` is set when it is.
+    pub(crate) fn new(
+        body: Incoming,
+        idle: Duration,
+        request: Described,
+        timed_out: Arc<AtomicBool>,
+    ) -> Self {
+        Self {
+            body,
+            idle,
+            deadline: Box::pin(tokio::time::sleep(idle)),
+            request,
+            timed_out,
+        }
+    }
+}
+
+impl Body for TimedBody {
+    type Data = Bytes;
+    type Error = Box<dyn Error + Send + Sync>;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                this.deadline.as_mut().reset(Instant::now() + this.idle);
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    if !this.timed_out.swap(true, Ordering::AcqRel) {
+                        // Never silenced: a client holding a request open is worth knowing.
+                        eprintln!(
+                            "crossguard: body_timeout {} {}: no request body bytes for {}s",
+                            this.request.method,
+                            this.request.path,
+                            this.idle.as_secs_f64()
+                        );
+                    }
+                    Poll::Ready(Some(Err(BodyTimeout(this.idle).into())))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }

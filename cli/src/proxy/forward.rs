@@ -1,5 +1,10 @@
 //! The forwarding service the guard wraps: sends an allowed request to the upstream over a
 //! pooled HTTP/1.1 connection and relays the answer, bodies streamed both ways.
+//!
+//! At most `max_upstream` requests are in flight to the upstream at once (each holds a slot until
+//! its response body ends, or its WebSocket tunnel closes), so HTTP/2 clients, whose streams
+//! multiply, cannot open more upstream connections than that. A request that finds no free slot
+//! within `--connect-timeout` gets `503 upstream_busy`.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -7,6 +12,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -16,10 +22,10 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use tokio::sync::OwnedSemaphorePermit;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_service::Service;
 
-use super::body::ProxyBody;
+use super::body::{Described, ProxyBody, TimedBody};
 use super::hop::{add_forwarded, remove_hop_by_hop, rewrite_for_upstream};
 use super::upgrade::{Offer, tunnel};
 use super::upstream::Upstream;
@@ -31,13 +37,18 @@ pub(crate) struct ForwardConfig {
     pub(crate) rewrite_host: bool,
     pub(crate) connect_timeout: Duration,
     pub(crate) response_timeout: Duration,
+    /// How long a request body may go without a byte before it is cut.
+    pub(crate) body_timeout: Duration,
+    /// Requests in flight to the upstream at most.
+    pub(crate) max_upstream: usize,
 }
 
 /// What every connection's [`Forward`] shares: the configuration and the connection pool.
 #[derive(Debug)]
 pub(crate) struct Forwarder {
     config: ForwardConfig,
-    client: Client<HttpConnector, Incoming>,
+    client: Client<HttpConnector, TimedBody>,
+    upstream_slots: Arc<Semaphore>,
 }
 
 impl Forwarder {
@@ -45,10 +56,16 @@ impl Forwarder {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(config.connect_timeout));
         connector.set_nodelay(true);
+        let max_upstream = config.max_upstream.max(1);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(max_upstream)
             .build(connector);
-        Self { config, client }
+        Self {
+            config,
+            client,
+            upstream_slots: Arc::new(Semaphore::new(max_upstream)),
+        }
     }
 }
 
@@ -99,6 +116,8 @@ enum Failure {
     Unavailable,
     Timeout,
     BadHandshake,
+    Busy,
+    BodyTimeout,
 }
 
 impl Failure {
@@ -116,6 +135,11 @@ impl Failure {
                 StatusCode::BAD_GATEWAY,
                 "crossguard: upstream_bad_handshake\n",
             ),
+            Self::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "crossguard: upstream_busy\n",
+            ),
+            Self::BodyTimeout => (StatusCode::REQUEST_TIMEOUT, "crossguard: body_timeout\n"),
         };
         text_response(status, body)
     }
@@ -125,6 +149,8 @@ impl Failure {
             Self::Unavailable => "upstream_unavailable",
             Self::Timeout => "upstream_timeout",
             Self::BadHandshake => "upstream_bad_handshake",
+            Self::Busy => "upstream_busy",
+            Self::BodyTimeout => "body_timeout",
         }
     }
 }
@@ -172,6 +198,7 @@ async fn forward(
         verdict.is_some_and(|v| v.handshake().is_some()) && request.version() == Version::HTTP_11;
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
+    let version = request.version();
 
     let received_host = request
         .uri()
@@ -185,7 +212,30 @@ async fn forward(
         )
     });
 
+    let Ok(Ok(upstream_slot)) = tokio::time::timeout(
+        config.connect_timeout,
+        Arc::clone(&forwarder.upstream_slots).acquire_owned(),
+    )
+    .await
+    else {
+        eprintln!(
+            "crossguard: upstream_busy {method} {path}: {} requests already in flight to the upstream",
+            config.max_upstream
+        );
+        return Failure::Busy.response();
+    };
+
     let (mut parts, body) = request.into_parts();
+    let body_timed_out = Arc::new(AtomicBool::new(false));
+    let body = TimedBody::new(
+        body,
+        config.body_timeout,
+        Described {
+            method: method.clone(),
+            path: path.clone(),
+        },
+        Arc::clone(&body_timed_out),
+    );
     remove_hop_by_hop(&mut parts.headers, handshake);
     add_forwarded(&mut parts.headers, peer.ip(), received_host.as_ref());
     if config.rewrite_host {
@@ -209,6 +259,17 @@ async fn forward(
     .await;
     let mut response = match answer {
         Ok(Ok(response)) => response,
+        Ok(Err(_)) if body_timed_out.load(Ordering::Acquire) => {
+            // The body's own log line has said why.
+            let mut response = Failure::BodyTimeout.response();
+            if version < Version::HTTP_2 {
+                // The rest of the body may still come: the connection cannot be reused.
+                response
+                    .headers_mut()
+                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            return response;
+        }
         Ok(Err(err)) => {
             let failure = if err.is_connect() && timed_out(&err) {
                 Failure::Timeout
@@ -243,7 +304,7 @@ async fn forward(
             return Failure::BadHandshake.response();
         }
         let upstream_upgrade = hyper::upgrade::on(&mut response);
-        tunnel(client_upgrade, upstream_upgrade, slot);
+        tunnel(client_upgrade, upstream_upgrade, slot, upstream_slot);
         let (parts, _) = response.into_parts();
         let mut relayed = Response::from_parts(parts, ProxyBody::empty());
         relayed.extensions_mut().clear();
@@ -255,7 +316,14 @@ async fn forward(
     parts.extensions = http::Extensions::new();
     // The client's connection has its own version; hyper frames the answer for it.
     parts.version = Version::HTTP_11;
-    Response::from_parts(parts, ProxyBody::Upstream(body))
+    Response::from_parts(
+        parts,
+        ProxyBody::Upstream {
+            body,
+            request: Box::new(Described { method, path }),
+            slot: Some(upstream_slot),
+        },
+    )
 }
 
 /// Whether every transfer coding the request names is `chunked` (or it names none).
@@ -285,7 +353,7 @@ fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 /// An error and its causes on one line.
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

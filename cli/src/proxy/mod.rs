@@ -56,6 +56,9 @@ pub(crate) struct Proxy {
     /// Time a client has to send a request head before its connection is closed.
     #[arg(long, value_name = "SECS", default_value = "30", value_parser = seconds)]
     header_timeout: Duration,
+    /// Time a request body may go without a byte before it is cut (408, and a log line).
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = seconds)]
+    body_timeout: Duration,
     /// Time in-flight requests get to finish after SIGINT/SIGTERM.
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = seconds)]
     shutdown_timeout: Duration,
@@ -115,6 +118,10 @@ pub(crate) fn run(args: &Proxy) -> ExitCode {
         rewrite_host: args.rewrite_host,
         connect_timeout: args.connect_timeout,
         response_timeout: args.response_timeout,
+        body_timeout: args.body_timeout,
+        // As many requests in flight to the upstream as client connections: an HTTP/1 client has
+        // one at a time, and HTTP/2 clients cannot multiply that.
+        max_upstream: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
     };
     serve::block_on(async move {
         let forwarder = Arc::new(Forwarder::new(forward_config));

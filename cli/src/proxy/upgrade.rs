@@ -129,9 +129,15 @@ fn extension_name(element: &str) -> Option<&str> {
 /// Relays bytes both ways between the client and the upstream once both connections have
 /// switched protocols; when one direction ends, the other gets [`CLOSE_GRACE`], then both are
 /// closed. `slot` keeps the connection counted until then.
-pub(crate) fn tunnel(client: OnUpgrade, upstream: OnUpgrade, slot: Arc<OwnedSemaphorePermit>) {
+pub(crate) fn tunnel(
+    client: OnUpgrade,
+    upstream: OnUpgrade,
+    slot: Arc<OwnedSemaphorePermit>,
+    upstream_slot: OwnedSemaphorePermit,
+) {
     tokio::spawn(async move {
-        let _slot = slot;
+        // Both the client's connection slot and the upstream slot stay taken while it is open.
+        let _slots = (slot, upstream_slot);
         let (client, upstream) = match tokio::try_join!(client, upstream) {
             Ok(both) => both,
             Err(err) => {

@@ -46,14 +46,17 @@ pub(crate) struct FramingLog {
 pub(crate) struct Head {
     /// Whether its body framing is ambiguous.
     pub(crate) ambiguous: bool,
-    /// The first bytes of its request line (at most [`NAME_PREFIX`]), to check the follower
-    /// against hyper.
+    /// The first bytes of its request line (at most [`NAME_PREFIX`]): read only by the check of
+    /// the follower against hyper ([`differential`]).
+    #[cfg_attr(not(any(test, fuzzing)), allow(dead_code))]
     line: [u8; NAME_PREFIX],
+    #[cfg_attr(not(any(test, fuzzing)), allow(dead_code))]
     line_len: u8,
 }
 
 impl Head {
     /// The first bytes of the request line.
+    #[cfg(any(test, fuzzing))]
     pub(crate) fn line(&self) -> &[u8] {
         self.line
             .get(..usize::from(self.line_len))
@@ -641,8 +644,7 @@ pub(crate) fn differential(bytes: &[u8]) -> Result<usize, String> {
         };
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), talk).await;
         serving.abort();
-        let verdict = verdicts.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        verdict
+        verdicts.lock().unwrap_or_else(|p| p.into_inner()).clone()
     })
 }
 

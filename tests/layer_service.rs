@@ -426,8 +426,15 @@ async fn rejection_response_is_the_layers_refusal() {
                 from_policy.extensions().get::<Rejection>(),
                 Some(&rejection)
             );
-            let vary: Vec<_> = from_policy.headers().get_all("vary").iter().collect();
-            assert_eq!(vary, policy.vary().into_iter().collect::<Vec<_>>());
+            let mut added = http::HeaderMap::new();
+            policy.add_response_headers(&mut added);
+            for (name, value) in &added {
+                assert_eq!(
+                    from_policy.headers().get(name),
+                    Some(value),
+                    "{rejection:?}"
+                );
+            }
             for (name, value) in rejection.required_headers() {
                 assert_eq!(
                     from_policy.headers().get(name),
@@ -464,4 +471,62 @@ fn refused_by(rejection: Rejection) -> Option<Request<String>> {
         _ => return None,
     };
     Some(request.body(String::new()).unwrap())
+}
+
+/// Under the `local` preset every response the guard lets through carries
+/// `Cross-Origin-Resource-Policy: same-origin` unless the service set its own, so a LAN page
+/// embedded cross-site (no Fetch Metadata over plain HTTP, `policy_table::lan_address_*`) is
+/// withheld from the embedder by the browser; the default preset adds none, and the setting can be
+/// turned off.
+#[tokio::test]
+async fn corp_keeps_lan_responses_from_cross_site_embedders() {
+    let image = || {
+        Request::get("/view?file=x")
+            .header("host", "192.168.1.5:8189")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let service = |own: Option<&'static str>| {
+        tower::service_fn(move |_: Request<Body>| async move {
+            let mut response = Response::new(Body::from("image bytes"));
+            if let Some(own) = own {
+                response
+                    .headers_mut()
+                    .insert("cross-origin-resource-policy", own.parse().unwrap());
+            }
+            Ok::<_, Infallible>(response)
+        })
+    };
+    let lan = Policy::local()
+        .allow_host("192.168.1.5:8189")
+        .build()
+        .unwrap();
+    let open = Policy::local()
+        .allow_host("192.168.1.5:8189")
+        .cross_origin_resource_policy(false)
+        .build()
+        .unwrap();
+    let default = Policy::default();
+    #[rustfmt::skip]
+    let rows: [(&str, &Policy, Option<&'static str>, Option<&str>); 4] = [
+        ("local: added", &lan, None, Some("same-origin")),
+        ("local: the service's own kept", &lan, Some("cross-origin"), Some("cross-origin")),
+        ("local, turned off: none", &open, None, None),
+        ("default preset: none", &default, None, None),
+    ];
+    for (name, policy, own, expected) in rows {
+        let response = GuardLayer::new(policy.clone())
+            .layer(service(own))
+            .oneshot(image())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+        let corp: Vec<_> = response
+            .headers()
+            .get_all("cross-origin-resource-policy")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(corp, expected.into_iter().collect::<Vec<_>>(), "{name}");
+    }
 }

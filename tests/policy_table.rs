@@ -185,6 +185,33 @@ fn resource_isolation_table() {
     check_policy(&opted, rows);
 }
 
+/// A LAN address over plain HTTP (`--listen 0.0.0.0`, `--allow-host 192.168.1.5:8189`): browsers
+/// send Fetch Metadata only to potentially trustworthy origins (Fetch Metadata §2, Secure
+/// Contexts §3.2), so a cross-site `<img>` or `<script>` load arrives with neither `Sec-Fetch-*`
+/// nor `Origin` and looks like a non-browser client; the `local` preset's
+/// `Cross-Origin-Resource-Policy: same-origin` then keeps its response from the embedding page
+/// (`layer_service::corp_keeps_lan_responses_from_cross_site_embedders`). An unsafe request still
+/// carries `Origin`, and the Host allowlist still holds.
+#[test]
+fn lan_address_without_fetch_metadata() {
+    use Rejection::*;
+    let policy = Policy::local()
+        .allow_host("192.168.1.5:8189")
+        .build()
+        .unwrap();
+    const LAN: (&str, &str) = ("host", "192.168.1.5:8189");
+    #[rustfmt::skip]
+    let rows: &[PolicyRow] = &[
+        ("Fetch Metadata §2: a cross-site <img> to http://192.168.1.5:8189 carries no Sec-Fetch-* and no Origin", "GET", "/view?file=x", &[LAN, ("accept", "image/avif,image/webp,*/*")], Ok(Rule::SafeMethod)),
+        ("Fetch Metadata §2: a cross-site <script> likewise", "GET", "/api/queue", &[LAN, ("accept", "*/*")], Ok(Rule::SafeMethod)),
+        ("Fetch §3.1: a cross-site form POST still sends Origin", "POST", "/api/prompt", &[LAN, ("origin", "http://evil.example")], Err(OriginMismatch)),
+        ("Fetch §3.1: the app's own page posts with its own Origin", "POST", "/api/prompt", &[LAN, ("origin", "http://192.168.1.5:8189")], Ok(Rule::Origin)),
+        ("DNS rebinding to the LAN address: another name", "GET", "/", &[("host", "evil.example:8189")], Err(HostNotAllowed)),
+        ("the LAN address on another port is not allowlisted", "GET", "/", &[("host", "192.168.1.5:8188")], Err(HostNotAllowed)),
+    ];
+    check_policy(&policy, rows);
+}
+
 /// Same-site (`localhost:3000` → `localhost:8188`) is refused by default and allowed on opt-in.
 #[test]
 fn same_site_opt_in() {

@@ -9,7 +9,8 @@ use crossguard::{ConfigError, Policy, PolicyBuilder, Preset};
 pub(crate) enum PresetArg {
     /// CSRF and cross-site WebSocket checks; no host allowlist.
     Default,
-    /// `default` plus the loopback host allowlist and resource isolation.
+    /// `default` plus the loopback host allowlist, resource isolation and
+    /// `Cross-Origin-Resource-Policy: same-origin`.
     Local,
 }
 
@@ -32,6 +33,14 @@ pub(crate) struct PolicyArgs {
     /// Turn resource isolation on.
     #[arg(long)]
     pub(crate) resource_isolation: bool,
+    /// Put `Cross-Origin-Resource-Policy: same-origin` on responses that carry none [on in
+    /// `local`].
+    #[arg(long, conflicts_with = "no_cross_origin_resource_policy")]
+    pub(crate) cross_origin_resource_policy: bool,
+    /// Add no `Cross-Origin-Resource-Policy` (when an allowlisted origin embeds the app's
+    /// resources with `<img>`, `<script>` and the like).
+    #[arg(long)]
+    pub(crate) no_cross_origin_resource_policy: bool,
     /// Refuse WebSocket handshakes without Origin.
     #[arg(long)]
     pub(crate) require_origin_for_websocket: bool,
@@ -77,6 +86,12 @@ impl PolicyArgs {
         }
         if self.resource_isolation {
             builder = builder.resource_isolation(true);
+        }
+        if self.cross_origin_resource_policy {
+            builder = builder.cross_origin_resource_policy(true);
+        }
+        if self.no_cross_origin_resource_policy {
+            builder = builder.cross_origin_resource_policy(false);
         }
         for protocol in &self.protocols {
             builder = builder.websocket_protocol(protocol.as_str());

@@ -46,7 +46,10 @@ fn comfyui_prompt_from_the_same_origin_and_from_another_site() {
         json_of(&out),
         json!({
             "allowed": true, "status": null, "reason": null, "rule": "sec_fetch_site", "websocket": null,
-            "response_headers": [["vary", "Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest"]]
+            "response_headers": [
+                ["vary", "Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest"],
+                ["cross-origin-resource-policy", "same-origin"]
+            ]
         })
     );
 
@@ -68,7 +71,8 @@ fn comfyui_prompt_from_the_same_origin_and_from_another_site() {
             "websocket": null,
             "response_headers": [
                 ["content-type", "text/plain; charset=utf-8"],
-                ["vary", "Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest"]
+                ["vary", "Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest"],
+                ["cross-origin-resource-policy", "same-origin"]
             ]
         })
     );
@@ -471,6 +475,7 @@ fn only_what_decided_is_marked() {
 verdict: ALLOWED by rule sec_fetch_site
 response: the service's, with these fields added by crossguard:
   vary: Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest
+  cross-origin-resource-policy: same-origin
 "
     );
 

@@ -4,7 +4,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use http::{HeaderValue, Response, header};
+use http::{HeaderValue, Response};
+
+use crate::policy::add_response_headers;
 use pin_project_lite::pin_project;
 
 pin_project! {
@@ -22,6 +24,7 @@ pin_project! {
             #[pin]
             future: F,
             vary: Option<&'static HeaderValue>,
+            corp: bool,
         },
         Rejected {
             response: Option<Response<B>>,
@@ -30,9 +33,9 @@ pin_project! {
 }
 
 impl<F, B> ResponseFuture<F, B> {
-    pub(crate) fn inner(future: F, vary: Option<&'static HeaderValue>) -> Self {
+    pub(crate) fn inner(future: F, vary: Option<&'static HeaderValue>, corp: bool) -> Self {
         Self {
-            kind: Kind::Inner { future, vary },
+            kind: Kind::Inner { future, vary, corp },
         }
     }
 
@@ -53,15 +56,16 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().kind.project() {
-            // Without a `Vary` to add, the inner service's answer is passed on as it is, not
-            // moved through this frame.
-            KindProj::Inner { future, vary: None } => future.poll(cx),
+            // With nothing to add, the inner service's answer is passed on as it is, not moved
+            // through this frame.
             KindProj::Inner {
                 future,
-                vary: Some(vary),
-            } => {
+                vary: None,
+                corp: false,
+            } => future.poll(cx),
+            KindProj::Inner { future, vary, corp } => {
                 let mut response = ready!(future.poll(cx))?;
-                response.headers_mut().append(header::VARY, (*vary).clone());
+                add_response_headers(response.headers_mut(), *vary, *corp);
                 Poll::Ready(Ok(response))
             }
             KindProj::Rejected { response } => match response.take() {

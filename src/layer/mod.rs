@@ -238,7 +238,11 @@ where
                 if verdict.handshake().is_some() || verdict.reported().is_some() {
                     request.extensions_mut().insert::<Verdict>(verdict);
                 }
-                ResponseFuture::inner(self.inner.call(request), vary)
+                ResponseFuture::inner(
+                    self.inner.call(request),
+                    vary,
+                    policy.cross_origin_resource_policy(),
+                )
             }
             Err(rejection) => {
                 #[cfg(feature = "tracing")]

@@ -17,7 +17,8 @@ pub enum Preset {
     #[default]
     Default,
     /// For tools on a developer's machine: [`Preset::Default`] plus the `loopback` host allowlist
-    /// (DNS rebinding) and resource isolation.
+    /// (DNS rebinding), resource isolation, and `Cross-Origin-Resource-Policy: same-origin` on
+    /// responses that carry none.
     Local,
 }
 
@@ -42,6 +43,7 @@ pub struct PolicyBuilder {
     origins: Vec<String>,
     allow_same_site: bool,
     resource_isolation: bool,
+    cross_origin_resource_policy: bool,
     require_origin_for_websocket: bool,
     report_only: bool,
     bypass: Option<Bypass>,
@@ -56,6 +58,10 @@ impl fmt::Debug for PolicyBuilder {
             .field("origins", &self.origins)
             .field("allow_same_site", &self.allow_same_site)
             .field("resource_isolation", &self.resource_isolation)
+            .field(
+                "cross_origin_resource_policy",
+                &self.cross_origin_resource_policy,
+            )
             .field(
                 "require_origin_for_websocket",
                 &self.require_origin_for_websocket,
@@ -83,6 +89,7 @@ impl PolicyBuilder {
             origins: Vec::new(),
             allow_same_site: false,
             resource_isolation: local,
+            cross_origin_resource_policy: local,
             require_origin_for_websocket: false,
             report_only: false,
             bypass: None,
@@ -124,6 +131,38 @@ impl PolicyBuilder {
     /// Sec-Fetch-Mode, Sec-Fetch-Dest` (and `Origin` when an origin allowlist is set).
     pub fn resource_isolation(mut self, on: bool) -> Self {
         self.resource_isolation = on;
+        self
+    }
+
+    /// Puts `Cross-Origin-Resource-Policy: same-origin` on every response that carries no
+    /// `Cross-Origin-Resource-Policy` of its own (on in [`Preset::Local`]).
+    ///
+    /// Browsers send Fetch Metadata only to potentially trustworthy origins (HTTPS, `localhost`,
+    /// loopback addresses): a page embedding `http://192.168.1.5:8189/view` with `<img>` or
+    /// `<script>` sends neither `Sec-Fetch-*` nor `Origin`, so resource isolation cannot tell it
+    /// from a non-browser client, and lets it through. With this header the browser then
+    /// withholds the response from the embedding page. It applies to `no-cors` loads only: CORS
+    /// requests and navigations are unaffected. An allowlisted origin that embeds the service's
+    /// resources that way needs the service to answer those with its own header
+    /// (`Cross-Origin-Resource-Policy: cross-origin`), or this setting off.
+    ///
+    /// ```
+    /// use crossguard::Policy;
+    /// use http::HeaderMap;
+    ///
+    /// let policy = Policy::local().build()?;
+    /// let mut headers = HeaderMap::new();
+    /// policy.add_response_headers(&mut headers);
+    /// assert_eq!(headers["cross-origin-resource-policy"], "same-origin");
+    ///
+    /// let embeddable = Policy::local().cross_origin_resource_policy(false).build()?;
+    /// let mut headers = HeaderMap::new();
+    /// embeddable.add_response_headers(&mut headers);
+    /// assert!(headers.get("cross-origin-resource-policy").is_none());
+    /// # Ok::<(), crossguard::ConfigError>(())
+    /// ```
+    pub fn cross_origin_resource_policy(mut self, on: bool) -> Self {
+        self.cross_origin_resource_policy = on;
         self
     }
 
@@ -188,6 +227,7 @@ impl PolicyBuilder {
             origins,
             allow_same_site: self.allow_same_site,
             resource_isolation: self.resource_isolation,
+            cross_origin_resource_policy: self.cross_origin_resource_policy,
             require_origin_for_websocket: self.require_origin_for_websocket,
             report_only: self.report_only,
             bypass: self.bypass,

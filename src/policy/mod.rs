@@ -25,7 +25,7 @@ mod origin;
 use std::fmt;
 use std::sync::Arc;
 
-use http::{HeaderValue, Method, Request, Response, Uri, header, request};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri, header, request};
 
 pub use builder::{PolicyBuilder, Preset};
 pub use explanation::Explanation;
@@ -47,6 +47,26 @@ static VARY_FETCH_METADATA: HeaderValue =
 /// origin allowlist).
 static VARY_FETCH_METADATA_ORIGIN: HeaderValue =
     HeaderValue::from_static("Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest, Origin");
+
+/// `Cross-Origin-Resource-Policy` (Fetch Standard, §3.7): `same-origin`.
+const CORP: http::HeaderName = http::HeaderName::from_static("cross-origin-resource-policy");
+static CORP_SAME_ORIGIN: HeaderValue = HeaderValue::from_static("same-origin");
+
+/// What the guard adds to every response: `vary` (appended) and, when `corp` is set and the
+/// response has none, `Cross-Origin-Resource-Policy: same-origin`.
+#[inline]
+pub(crate) fn add_response_headers(
+    headers: &mut HeaderMap,
+    vary: Option<&'static HeaderValue>,
+    corp: bool,
+) {
+    if let Some(vary) = vary {
+        headers.append(header::VARY, vary.clone());
+    }
+    if corp && !headers.contains_key(&CORP) {
+        headers.insert(CORP, CORP_SAME_ORIGIN.clone());
+    }
+}
 
 /// A validated, immutable policy. Cloning is cheap (an `Arc`).
 ///
@@ -83,6 +103,7 @@ pub(crate) struct Config {
     pub(crate) origins: OriginAllowlist,
     pub(crate) allow_same_site: bool,
     pub(crate) resource_isolation: bool,
+    pub(crate) cross_origin_resource_policy: bool,
     pub(crate) require_origin_for_websocket: bool,
     pub(crate) report_only: bool,
     pub(crate) bypass: Option<Bypass>,
@@ -97,6 +118,10 @@ impl fmt::Debug for Policy {
             .field("origins", &c.origins)
             .field("allow_same_site", &c.allow_same_site)
             .field("resource_isolation", &c.resource_isolation)
+            .field(
+                "cross_origin_resource_policy",
+                &c.cross_origin_resource_policy,
+            )
             .field(
                 "require_origin_for_websocket",
                 &c.require_origin_for_websocket,
@@ -156,30 +181,43 @@ impl Policy {
         &self.inner.websocket
     }
 
-    /// The `Vary` value the guard adds to every response, allowed or refused, when the verdict
-    /// of a cacheable (safe) request can depend on request fields: the Fetch Metadata under
-    /// resource isolation, and the `Origin` as well when an origin allowlist can let a cross-site
-    /// request through. `None` when no field other than the target can change a safe request's
-    /// verdict.
+    /// Adds to a response the fields the guard puts on every response, allowed or refused:
     ///
-    /// A surface that answers allowed requests itself (a proxy, another framework's middleware)
-    /// appends it to the service's response, as the layer does.
+    /// - `Vary`, when the verdict of a cacheable (safe) request can depend on request fields:
+    ///   the Fetch Metadata under resource isolation, and the `Origin` as well when an origin
+    ///   allowlist can let a cross-site request through;
+    /// - `Cross-Origin-Resource-Policy: same-origin`, when the response has none of its own and
+    ///   [`PolicyBuilder::cross_origin_resource_policy`] is on (it is in the `local` preset).
+    ///
+    /// The layer does this itself. A surface that answers allowed requests another way (a proxy,
+    /// another framework's middleware) calls it on the service's response.
     ///
     /// ```
     /// use crossguard::Policy;
+    /// use http::HeaderMap;
     ///
-    /// assert_eq!(Policy::default().vary(), None);
-    /// let local = Policy::local().build()?;
-    /// assert_eq!(local.vary().unwrap(), "Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest");
-    /// let trusted = Policy::local().allow_origin("https://app.example").build()?;
-    /// assert_eq!(
-    ///     trusted.vary().unwrap(),
-    ///     "Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest, Origin",
-    /// );
+    /// let mut headers = HeaderMap::new();
+    /// Policy::default().add_response_headers(&mut headers);
+    /// assert!(headers.is_empty());
+    ///
+    /// let local = Policy::local().allow_origin("https://app.example").build()?;
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("cross-origin-resource-policy", "cross-origin".parse().unwrap());
+    /// local.add_response_headers(&mut headers);
+    /// assert_eq!(headers["vary"], "Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest, Origin");
+    /// assert_eq!(headers["cross-origin-resource-policy"], "cross-origin"); // the service's own
     /// # Ok::<(), crossguard::ConfigError>(())
     /// ```
-    #[must_use]
-    pub fn vary(&self) -> Option<&'static HeaderValue> {
+    pub fn add_response_headers(&self, headers: &mut HeaderMap) {
+        add_response_headers(
+            headers,
+            self.vary(),
+            self.inner.cross_origin_resource_policy,
+        );
+    }
+
+    /// The `Vary` value [`Policy::add_response_headers`] adds, if any.
+    pub(crate) fn vary(&self) -> Option<&'static HeaderValue> {
         let config = &*self.inner;
         match (config.resource_isolation, config.origins.is_empty()) {
             (false, _) => None,
@@ -188,11 +226,18 @@ impl Policy {
         }
     }
 
+    /// Whether [`Policy::add_response_headers`] adds `Cross-Origin-Resource-Policy`.
+    #[cfg(feature = "tower")]
+    pub(crate) fn cross_origin_resource_policy(&self) -> bool {
+        self.inner.cross_origin_resource_policy
+    }
+
     /// The response that refuses a request, exactly as the guard layer sends it by default: the
     /// rejection's status, `Content-Type: text/plain; charset=utf-8`, the one-line body
     /// ([`Rejection::body`]), the fields the status requires ([`Rejection::required_headers`]:
-    /// `Allow` on `405`; `Sec-WebSocket-Version`, `Upgrade` and `Connection` on `426`), this
-    /// policy's [`Vary`](Policy::vary), and the [`Rejection`] itself as a response extension.
+    /// `Allow` on `405`; `Sec-WebSocket-Version`, `Upgrade` and `Connection` on `426`), the fields
+    /// of [`Policy::add_response_headers`], and the [`Rejection`] itself as a response
+    /// extension.
     ///
     /// Every surface that refuses a request (the layer, the `crossguard` command's `check`,
     /// `proxy` and `forward-auth`, other frameworks' middlewares) answers with this response, so
@@ -227,15 +272,14 @@ impl Policy {
     }
 
     /// Adds to a refusal, whoever made its status and body, what every refusal carries: the
-    /// fields its status requires (unless already set), `Vary`, and the [`Rejection`].
+    /// fields its status requires (unless already set), those of
+    /// [`Policy::add_response_headers`], and the [`Rejection`].
     pub(crate) fn complete_rejection<B>(&self, response: &mut Response<B>, rejection: Rejection) {
         let headers = response.headers_mut();
         for (name, value) in rejection.required_headers() {
             headers.entry(name).or_insert_with(|| value.clone());
         }
-        if let Some(vary) = self.vary() {
-            headers.append(header::VARY, vary.clone());
-        }
+        self.add_response_headers(headers);
         response.extensions_mut().insert(rejection);
     }
 

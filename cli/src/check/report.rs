@@ -58,19 +58,19 @@ impl Report {
             Err(rejection) => Some(policy.rejection_response(*rejection)),
             Ok(_) => None,
         };
-        let vary = policy
-            .vary()
-            .map(|value| (header::VARY.as_str().to_owned(), lossy(value)));
+        // What the guard adds to the service's response.
+        let mut added = HeaderMap::new();
+        policy.add_response_headers(&mut added);
         let mut response_headers = Vec::new();
         let status = if let Some(response) = &refusal {
             response_headers.extend(header_pairs(response.headers()));
             Some(response.status())
         } else if let Some(handshake) = handshake {
             response_headers.extend(header_pairs(&handshake.response_headers()));
-            response_headers.extend(vary);
+            response_headers.extend(header_pairs(&added));
             Some(handshake.status())
         } else {
-            response_headers.extend(vary);
+            response_headers.extend(header_pairs(&added));
             None
         };
         let websocket = explanation.is_handshake().then(|| WebSocketAnswer {

@@ -1,13 +1,14 @@
 //! Turns the policy's verdict about the original into the engine's answer:
 //!
-//! - allowed: `200`, empty body, the policy's `Vary`; an allowed handshake adds
+//! - allowed: `200`, empty body, the fields the guard adds to every response
+//!   ([`Policy::add_response_headers`]); an allowed handshake adds
 //!   `X-Crossguard-Accept`; report-only adds `X-Crossguard-Reason` when it would have refused;
 //! - refused: the library's refusal ([`Policy::rejection_response`]: status, body and headers),
 //!   with `--deny-status` as its status when set, plus `X-Crossguard-Reason`.
 
 use bytes::Bytes;
 use crossguard::{Policy, Rejection};
-use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, VARY};
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 
@@ -78,9 +79,7 @@ impl Judge {
         if let Some(accept) = verdict.handshake().and_then(|h| h.accept()) {
             headers.insert(X_CROSSGUARD_ACCEPT, accept.to_header_value());
         }
-        if let Some(vary) = self.policy.vary() {
-            headers.append(VARY, vary.clone());
-        }
+        self.policy.add_response_headers(headers);
         match verdict.reported() {
             Some(rejection) => {
                 insert_reason(&mut response, rejection);

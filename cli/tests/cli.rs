@@ -71,8 +71,7 @@ fn comfyui_prompt_from_the_same_origin_and_from_another_site() {
             "websocket": null,
             "response_headers": [
                 ["content-type", "text/plain; charset=utf-8"],
-                ["vary", "Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest"],
-                ["cross-origin-resource-policy", "same-origin"]
+                ["vary", "Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest"]
             ]
         })
     );

@@ -134,8 +134,8 @@ impl PolicyBuilder {
         self
     }
 
-    /// Puts `Cross-Origin-Resource-Policy: same-origin` on every response that carries no
-    /// `Cross-Origin-Resource-Policy` of its own (on in [`Preset::Local`]).
+    /// Puts `Cross-Origin-Resource-Policy: same-origin` on every response the guard lets through
+    /// that carries no `Cross-Origin-Resource-Policy` of its own (on in [`Preset::Local`]).
     ///
     /// Browsers send Fetch Metadata only to potentially trustworthy origins (HTTPS, `localhost`,
     /// loopback addresses): a page embedding `http://192.168.1.5:8189/view` with `<img>` or

@@ -181,13 +181,15 @@ impl Policy {
         &self.inner.websocket
     }
 
-    /// Adds to a response the fields the guard puts on every response, allowed or refused:
+    /// Adds to a response the guard lets through (the service's) the fields it puts there:
     ///
     /// - `Vary`, when the verdict of a cacheable (safe) request can depend on request fields:
     ///   the Fetch Metadata under resource isolation, and the `Origin` as well when an origin
-    ///   allowlist can let a cross-site request through;
+    ///   allowlist can let a cross-site request through (refusals carry it too);
     /// - `Cross-Origin-Resource-Policy: same-origin`, when the response has none of its own and
-    ///   [`PolicyBuilder::cross_origin_resource_policy`] is on (it is in the `local` preset).
+    ///   [`PolicyBuilder::cross_origin_resource_policy`] is on (it is in the `local` preset). A
+    ///   refusal does not carry it: its body is only a reason code, and a cross-site page that
+    ///   sent the request keeps seeing the `403` in its developer tools.
     ///
     /// The layer does this itself. A surface that answers allowed requests another way (a proxy,
     /// another framework's middleware) calls it on the service's response.
@@ -235,9 +237,9 @@ impl Policy {
     /// The response that refuses a request, exactly as the guard layer sends it by default: the
     /// rejection's status, `Content-Type: text/plain; charset=utf-8`, the one-line body
     /// ([`Rejection::body`]), the fields the status requires ([`Rejection::required_headers`]:
-    /// `Allow` on `405`; `Sec-WebSocket-Version`, `Upgrade` and `Connection` on `426`), the fields
-    /// of [`Policy::add_response_headers`], and the [`Rejection`] itself as a response
-    /// extension.
+    /// `Allow` on `405`; `Sec-WebSocket-Version`, `Upgrade` and `Connection` on `426`), the
+    /// policy's `Vary` (see [`Policy::add_response_headers`]), and the [`Rejection`] itself as a
+    /// response extension.
     ///
     /// Every surface that refuses a request (the layer, the `crossguard` command's `check`,
     /// `proxy` and `forward-auth`, other frameworks' middlewares) answers with this response, so
@@ -272,14 +274,13 @@ impl Policy {
     }
 
     /// Adds to a refusal, whoever made its status and body, what every refusal carries: the
-    /// fields its status requires (unless already set), those of
-    /// [`Policy::add_response_headers`], and the [`Rejection`].
+    /// fields its status requires (unless already set), `Vary`, and the [`Rejection`].
     pub(crate) fn complete_rejection<B>(&self, response: &mut Response<B>, rejection: Rejection) {
         let headers = response.headers_mut();
         for (name, value) in rejection.required_headers() {
             headers.entry(name).or_insert_with(|| value.clone());
         }
-        self.add_response_headers(headers);
+        add_response_headers(headers, self.vary(), false);
         response.extensions_mut().insert(rejection);
     }
 

@@ -428,8 +428,13 @@ async fn rejection_response_is_the_layers_refusal() {
             );
             // The policy's Vary, and no Cross-Origin-Resource-Policy: a refusal's body is only
             // its reason code.
+            let plain = Request::get("/")
+                .header("host", "localhost")
+                .body(())
+                .unwrap();
+            let verdict = policy.check_request(&plain).unwrap();
             let mut added = http::HeaderMap::new();
-            policy.add_response_headers(&mut added);
+            policy.add_response_headers(&verdict, &mut added);
             let vary: Vec<_> = from_policy.headers().get_all("vary").iter().collect();
             assert_eq!(vary, added.get_all("vary").iter().collect::<Vec<_>>());
             assert!(
@@ -510,6 +515,31 @@ async fn corp_keeps_lan_responses_from_cross_site_embedders() {
         .build()
         .unwrap();
     let default = Policy::default();
+    let trusted = Policy::local()
+        .allow_host("192.168.1.5:8189")
+        .allow_origin("http://192.168.1.7:3000")
+        .build()
+        .unwrap();
+    let from_trusted = || {
+        Request::post("/api/prompt")
+            .header("host", "192.168.1.5:8189")
+            .header("origin", "http://192.168.1.7:3000")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let response = GuardLayer::new(trusted)
+        .layer(service(None))
+        .oneshot(from_trusted())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response
+            .headers()
+            .get("cross-origin-resource-policy")
+            .is_none(),
+        "a request let through for its allowlisted Origin keeps an opaque no-cors response"
+    );
     #[rustfmt::skip]
     let rows: [(&str, &Policy, Option<&'static str>, Option<&str>); 4] = [
         ("local: added", &lan, None, Some("same-origin")),

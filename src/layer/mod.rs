@@ -235,14 +235,11 @@ where
                 // acts on: inserting boxes it, one allocation and free per request, a third of
                 // what the layer adds to an ordinary request (`served/*` rows in `benches/`,
                 // `scripts/callgrind.sh`).
+                let resource_policy = policy.resource_policy_for(&verdict);
                 if verdict.handshake().is_some() || verdict.reported().is_some() {
                     request.extensions_mut().insert::<Verdict>(verdict);
                 }
-                ResponseFuture::inner(
-                    self.inner.call(request),
-                    vary,
-                    policy.cross_origin_resource_policy(),
-                )
+                ResponseFuture::inner(self.inner.call(request), vary, resource_policy)
             }
             Err(rejection) => {
                 #[cfg(feature = "tracing")]

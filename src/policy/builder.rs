@@ -135,31 +135,34 @@ impl PolicyBuilder {
     }
 
     /// Puts `Cross-Origin-Resource-Policy: same-origin` on every response the guard lets through
-    /// that carries no `Cross-Origin-Resource-Policy` of its own (on in [`Preset::Local`]).
+    /// that carries no `Cross-Origin-Resource-Policy` of its own (on in [`Preset::Local`]), unless
+    /// the request was let through for its allowlisted `Origin`.
     ///
     /// Browsers send Fetch Metadata only to potentially trustworthy origins (HTTPS, `localhost`,
     /// loopback addresses): a page embedding `http://192.168.1.5:8189/view` with `<img>` or
     /// `<script>` sends neither `Sec-Fetch-*` nor `Origin`, so resource isolation cannot tell it
     /// from a non-browser client, and lets it through. With this header the browser then
     /// withholds the response from the embedding page. It applies to `no-cors` loads only: CORS
-    /// requests and navigations are unaffected. An allowlisted origin that embeds the service's
-    /// resources that way needs the service to answer those with its own header
-    /// (`Cross-Origin-Resource-Policy: cross-origin`), or this setting off.
+    /// requests and navigations are unaffected. An allowlisted origin's `<img>` and `<script>`
+    /// loads carry no `Origin` either, so they are withheld too: have the service answer those
+    /// with its own header (`Cross-Origin-Resource-Policy: cross-origin`), or turn this off.
     ///
     /// ```
-    /// use crossguard::Policy;
-    /// use http::HeaderMap;
+    /// use crossguard::{Policy, RequestHead};
+    /// use http::{HeaderMap, Request};
     ///
+    /// let image = Request::get("/view").header("host", "localhost:8188").body(())?;
     /// let policy = Policy::local().build()?;
+    /// let verdict = policy.check(&RequestHead::from_request(&image)).unwrap();
     /// let mut headers = HeaderMap::new();
-    /// policy.add_response_headers(&mut headers);
+    /// policy.add_response_headers(&verdict, &mut headers);
     /// assert_eq!(headers["cross-origin-resource-policy"], "same-origin");
     ///
     /// let embeddable = Policy::local().cross_origin_resource_policy(false).build()?;
     /// let mut headers = HeaderMap::new();
-    /// embeddable.add_response_headers(&mut headers);
+    /// embeddable.add_response_headers(&verdict, &mut headers);
     /// assert!(headers.get("cross-origin-resource-policy").is_none());
-    /// # Ok::<(), crossguard::ConfigError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn cross_origin_resource_policy(mut self, on: bool) -> Self {
         self.cross_origin_resource_policy = on;

@@ -181,41 +181,47 @@ impl Policy {
         &self.inner.websocket
     }
 
-    /// Adds to a response the guard lets through (the service's) the fields it puts there:
+    /// Adds to the response to a request the guard let through (the service's response) the
+    /// fields the guard puts there, given the request's [`Verdict`]:
     ///
     /// - `Vary`, when the verdict of a cacheable (safe) request can depend on request fields:
     ///   the Fetch Metadata under resource isolation, and the `Origin` as well when an origin
     ///   allowlist can let a cross-site request through (refusals carry it too);
-    /// - `Cross-Origin-Resource-Policy: same-origin`, when the response has none of its own and
-    ///   [`PolicyBuilder::cross_origin_resource_policy`] is on (it is in the `local` preset). A
-    ///   refusal does not carry it: its body is only a reason code, and a cross-site page that
-    ///   sent the request keeps seeing the `403` in its developer tools.
+    /// - `Cross-Origin-Resource-Policy: same-origin`, when the response has none of its own,
+    ///   [`PolicyBuilder::cross_origin_resource_policy`] is on (it is in the `local` preset), and
+    ///   the request was not let through for its allowlisted `Origin` (a trusted site's `no-cors`
+    ///   request keeps its opaque response). A refusal does not carry it: its body is only a
+    ///   reason code, and a cross-site page that sent the request keeps seeing the `403` in its
+    ///   developer tools.
     ///
     /// The layer does this itself. A surface that answers allowed requests another way (a proxy,
     /// another framework's middleware) calls it on the service's response.
     ///
     /// ```
-    /// use crossguard::Policy;
-    /// use http::HeaderMap;
+    /// use crossguard::{Policy, RequestHead};
+    /// use http::{HeaderMap, Request};
+    ///
+    /// let image = Request::get("/view?file=x").header("host", "localhost:8188").body(())?;
+    /// let local = Policy::local().build()?;
+    /// let verdict = local.check(&RequestHead::from_request(&image)).unwrap();
+    /// let mut headers = HeaderMap::new();
+    /// local.add_response_headers(&verdict, &mut headers);
+    /// assert_eq!(headers["vary"], "Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest");
+    /// assert_eq!(headers["cross-origin-resource-policy"], "same-origin");
+    ///
+    /// // The service's own value is kept.
+    /// let mut headers = HeaderMap::new();
+    /// headers.insert("cross-origin-resource-policy", "cross-origin".parse()?);
+    /// local.add_response_headers(&verdict, &mut headers);
+    /// assert_eq!(headers["cross-origin-resource-policy"], "cross-origin");
     ///
     /// let mut headers = HeaderMap::new();
-    /// Policy::default().add_response_headers(&mut headers);
+    /// Policy::default().add_response_headers(&verdict, &mut headers);
     /// assert!(headers.is_empty());
-    ///
-    /// let local = Policy::local().allow_origin("https://app.example").build()?;
-    /// let mut headers = HeaderMap::new();
-    /// headers.insert("cross-origin-resource-policy", "cross-origin".parse().unwrap());
-    /// local.add_response_headers(&mut headers);
-    /// assert_eq!(headers["vary"], "Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest, Origin");
-    /// assert_eq!(headers["cross-origin-resource-policy"], "cross-origin"); // the service's own
-    /// # Ok::<(), crossguard::ConfigError>(())
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn add_response_headers(&self, headers: &mut HeaderMap) {
-        add_response_headers(
-            headers,
-            self.vary(),
-            self.inner.cross_origin_resource_policy,
-        );
+    pub fn add_response_headers(&self, verdict: &Verdict, headers: &mut HeaderMap) {
+        add_response_headers(headers, self.vary(), self.resource_policy_for(verdict));
     }
 
     /// The `Vary` value [`Policy::add_response_headers`] adds, if any.
@@ -228,10 +234,11 @@ impl Policy {
         }
     }
 
-    /// Whether [`Policy::add_response_headers`] adds `Cross-Origin-Resource-Policy`.
-    #[cfg(feature = "tower")]
-    pub(crate) fn cross_origin_resource_policy(&self) -> bool {
-        self.inner.cross_origin_resource_policy
+    /// Whether [`Policy::add_response_headers`] adds `Cross-Origin-Resource-Policy` for a request
+    /// allowed with `verdict`.
+    #[inline]
+    pub(crate) fn resource_policy_for(&self, verdict: &Verdict) -> bool {
+        self.inner.cross_origin_resource_policy && verdict.rule() != crate::Rule::OriginAllowlist
     }
 
     /// The response that refuses a request, exactly as the guard layer sends it by default: the

@@ -60,7 +60,9 @@ impl Report {
         };
         // What the guard adds to the service's response.
         let mut added = HeaderMap::new();
-        policy.add_response_headers(&mut added);
+        if let Ok(verdict) = explanation.result() {
+            policy.add_response_headers(verdict, &mut added);
+        }
         let mut response_headers = Vec::new();
         let status = if let Some(response) = &refusal {
             response_headers.extend(header_pairs(response.headers()));

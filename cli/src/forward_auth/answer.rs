@@ -79,7 +79,7 @@ impl Judge {
         if let Some(accept) = verdict.handshake().and_then(|h| h.accept()) {
             headers.insert(X_CROSSGUARD_ACCEPT, accept.to_header_value());
         }
-        self.policy.add_response_headers(headers);
+        self.policy.add_response_headers(&verdict, headers);
         match verdict.reported() {
             Some(rejection) => {
                 insert_reason(&mut response, rejection);

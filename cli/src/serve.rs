@@ -15,6 +15,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::{HeaderValue, Request, Response, StatusCode, header};
@@ -26,7 +27,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use activity::{Activity, Tracked};
+use activity::{Activity, InFlight, Tracked};
 use framing::FramingLog;
 
 /// The body of the response to a request whose body framing is ambiguous.
@@ -263,16 +264,14 @@ struct Watched<S> {
 impl<S, B> Service<Request<Incoming>> for Watched<S>
 where
     S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>,
-    S::Future: Send + 'static,
     B: ServeBody,
 {
     type Response = Response<Tracked<B>>;
     type Error = Infallible;
-    type Future =
-        std::pin::Pin<Box<dyn Future<Output = Result<Response<Tracked<B>>, Infallible>> + Send>>;
+    type Future = WatchedFuture<S::Future, B>;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
-        let in_flight = self.activity.start();
+        let in_flight = Some(self.activity.start());
         // HTTP/2 has no such ambiguity (its frames carry the lengths); only HTTP/1 heads are
         // recorded.
         let ambiguous = request.version() < http::Version::HTTP_2 && self.framing.next_ambiguous();
@@ -292,18 +291,62 @@ where
                 HeaderValue::from_static("text/plain; charset=utf-8"),
             );
             headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
-            let response = response.map(|body| Tracked::new(body, in_flight));
-            return Box::pin(async move { Ok(response) });
+            return WatchedFuture::Refused {
+                response: Some(response.map(|body| Tracked::new(body, in_flight))),
+            };
         }
-        let framing = self.framing.clone();
-        let future = self.inner.call(request);
-        Box::pin(async move {
-            let response = future.await?;
-            if response.status() == StatusCode::SWITCHING_PROTOCOLS {
-                // What follows on this connection is a tunnel, not HTTP.
-                framing.stop();
+        WatchedFuture::Served {
+            future: self.inner.call(request),
+            framing: self.framing.clone(),
+            in_flight,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Watched`]: the inner service's answer, or a ready refusal.
+    #[project = WatchedProjection]
+    pub(crate) enum WatchedFuture<F, B> {
+        Served {
+            #[pin]
+            future: F,
+            framing: FramingLog,
+            in_flight: Option<InFlight>,
+        },
+        Refused {
+            response: Option<Response<Tracked<B>>>,
+        },
+    }
+}
+
+impl<F, B> Future for WatchedFuture<F, B>
+where
+    F: Future<Output = Result<Response<B>, Infallible>>,
+    B: ServeBody,
+{
+    type Output = Result<Response<Tracked<B>>, Infallible>;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            WatchedProjection::Served {
+                future,
+                framing,
+                in_flight,
+            } => {
+                let Ok(response) = std::task::ready!(future.poll(cx));
+                if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                    // What follows on this connection is a tunnel, not HTTP.
+                    framing.stop();
+                }
+                let in_flight = in_flight.take();
+                Poll::Ready(Ok(response.map(|body| Tracked::new(body, in_flight))))
             }
-            Ok(response.map(|body| Tracked::new(body, in_flight)))
-        })
+            WatchedProjection::Refused { response } => match response.take() {
+                Some(response) => Poll::Ready(Ok(response)),
+                // A future is not polled after it completed (std::future::Future::poll).
+                #[allow(clippy::panic)]
+                None => panic!("crossguard: a connection's response future polled after completion"),
+            },
+        }
     }
 }

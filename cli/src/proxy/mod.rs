@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use clap::Args;
@@ -24,7 +25,6 @@ use crossguard::layer::{DefaultRejection, Report};
 use crossguard::{Guard, GuardLayer, Rejection};
 use http::{Request, Response};
 use hyper::body::Incoming;
-use tower::ServiceExt as _;
 use tower_layer::Layer as _;
 
 use crate::options::{PolicyArgs, PresetArg};
@@ -148,30 +148,51 @@ struct Proxied {
     quiet: bool,
 }
 
-type BoxFuture = Pin<Box<dyn Future<Output = Result<Response<ProxyBody>, Infallible>> + Send>>;
-
 impl hyper::service::Service<Request<Incoming>> for Proxied {
     type Response = Response<ProxyBody>;
     type Error = Infallible;
-    type Future = BoxFuture;
+    type Future = Logged<<Guard<Forward, DefaultRejection> as tower_service::Service<Request<Incoming>>>::Future>;
 
-    fn call(&self, request: Request<Incoming>) -> BoxFuture {
-        let quiet = self.quiet;
-        let method = request.method().clone();
-        // The path only: queries can hold secrets.
-        let path = request.uri().path().to_owned();
-        let response = self.guard.clone().oneshot(request);
-        Box::pin(async move {
-            let response = response.await?;
-            if !quiet {
-                if let Some(rejection) = response.extensions().get::<Rejection>() {
-                    eprintln!(
-                        "crossguard: refused {method} {path}: {}",
-                        rejection.reason()
-                    );
-                }
-            }
-            Ok(response)
-        })
+    fn call(&self, request: Request<Incoming>) -> Self::Future {
+        // The method and target are kept for the log line (a clone shares their bytes).
+        let asked = (!self.quiet).then(|| (request.method().clone(), request.uri().clone()));
+        // `Forward` is always ready, and the guard only asks it: no `poll_ready` to wait on.
+        let mut guard = self.guard.clone();
+        Logged {
+            future: tower_service::Service::call(&mut guard, request),
+            asked,
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The guard's answer, logged when it is a refusal.
+    struct Logged<F> {
+        #[pin]
+        future: F,
+        asked: Option<(http::Method, http::Uri)>,
+    }
+}
+
+impl<F> Future for Logged<F>
+where
+    F: Future<Output = Result<Response<ProxyBody>, Infallible>>,
+{
+    type Output = Result<Response<ProxyBody>, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Ok(response) = std::task::ready!(this.future.poll(cx));
+        if let (Some((method, uri)), Some(rejection)) =
+            (this.asked.take(), response.extensions().get::<Rejection>())
+        {
+            // The path only: queries can hold secrets.
+            eprintln!(
+                "crossguard: refused {method} {}: {}",
+                uri.path(),
+                rejection.reason()
+            );
+        }
+        Poll::Ready(Ok(response))
     }
 }

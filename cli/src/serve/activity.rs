@@ -93,11 +93,8 @@ pub(crate) struct Tracked<B> {
 }
 
 impl<B: Body + Unpin> Tracked<B> {
-    pub(crate) fn new(body: B, in_flight: InFlight) -> Self {
-        Self {
-            body,
-            in_flight: Some(in_flight),
-        }
+    pub(crate) fn new(body: B, in_flight: Option<InFlight>) -> Self {
+        Self { body, in_flight }
     }
 }
 

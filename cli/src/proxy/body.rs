@@ -20,8 +20,8 @@ use tokio::time::{Instant, Sleep};
 #[derive(Debug, Clone)]
 pub(crate) struct Described {
     pub(crate) method: Method,
-    /// The path only: queries can hold secrets.
-    pub(crate) path: String,
+    /// The target; log lines print its path only (queries can hold secrets).
+    pub(crate) target: http::Uri,
 }
 
 /// A response body: the proxy's own text or the upstream's stream.
@@ -71,7 +71,7 @@ impl Body for ProxyBody {
                         eprintln!(
                             "crossguard: upstream_failed_mid_body {} {}: {}",
                             request.method,
-                            request.path,
+                            request.target.path(),
                             crate::proxy::forward::chain(err)
                         );
                         *slot = None;
@@ -156,7 +156,7 @@ impl Body for TimedBody {
                         eprintln!(
                             "crossguard: body_timeout {} {}: no request body bytes for {}s",
                             this.request.method,
-                            this.request.path,
+                            this.request.target.path(),
                             this.idle.as_secs_f64()
                         );
                     }

@@ -26,7 +26,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_service::Service;
 
 use super::body::{Described, ProxyBody, TimedBody};
-use super::hop::{add_forwarded, remove_hop_by_hop, rewrite_for_upstream};
+use super::hop::{add_forwarded, forwarded_for, remove_hop_by_hop, rewrite_for_upstream};
 use super::upgrade::{Offer, tunnel};
 use super::upstream::Upstream;
 
@@ -73,7 +73,8 @@ impl Forwarder {
 #[derive(Debug, Clone)]
 pub(crate) struct Forward {
     forwarder: Arc<Forwarder>,
-    peer: SocketAddr,
+    /// The client's address, as `X-Forwarded-For` says it.
+    peer: HeaderValue,
     slot: Arc<OwnedSemaphorePermit>,
 }
 
@@ -85,7 +86,7 @@ impl Forward {
     ) -> Self {
         Self {
             forwarder,
-            peer,
+            peer: forwarded_for(peer.ip()),
             slot,
         }
     }
@@ -104,7 +105,7 @@ impl Service<Request<Incoming>> for Forward {
 
     fn call(&mut self, request: Request<Incoming>) -> BoxFuture {
         let forwarder = Arc::clone(&self.forwarder);
-        let peer = self.peer;
+        let peer = self.peer.clone();
         let slot = Arc::clone(&self.slot);
         Box::pin(async move { Ok(forward(&forwarder, peer, slot, request).await) })
     }
@@ -167,7 +168,7 @@ fn text_response(status: StatusCode, body: &'static str) -> Response<ProxyBody> 
 
 async fn forward(
     forwarder: &Forwarder,
-    peer: SocketAddr,
+    peer: HeaderValue,
     slot: Arc<OwnedSemaphorePermit>,
     mut request: Request<Incoming>,
 ) -> Response<ProxyBody> {
@@ -197,7 +198,9 @@ async fn forward(
     let handshake =
         verdict.is_some_and(|v| v.handshake().is_some()) && request.version() == Version::HTTP_11;
     let method = request.method().clone();
-    let path = request.uri().path().to_owned();
+    // The target, for log lines (a clone shares its bytes); they print its path only.
+    let target = request.uri().clone();
+    let path = Path(&target);
     let version = request.version();
 
     let received_host = request
@@ -232,12 +235,12 @@ async fn forward(
         config.body_timeout,
         Described {
             method: method.clone(),
-            path: path.clone(),
+            target: target.clone(),
         },
         Arc::clone(&body_timed_out),
     );
     remove_hop_by_hop(&mut parts.headers, handshake);
-    add_forwarded(&mut parts.headers, peer.ip(), received_host.as_ref());
+    add_forwarded(&mut parts.headers, &peer, received_host.as_ref());
     if config.rewrite_host {
         rewrite_for_upstream(&mut parts.headers, &config.upstream, policy_passed);
     } else if let Some(host) = &received_host {
@@ -320,7 +323,7 @@ async fn forward(
         parts,
         ProxyBody::Upstream {
             body,
-            request: Box::new(Described { method, path }),
+            request: Box::new(Described { method, target }),
             slot: Some(upstream_slot),
         },
     )
@@ -362,4 +365,13 @@ pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     text
+}
+
+/// A target's path, as log lines print it: queries can hold secrets.
+struct Path<'a>(&'a http::Uri);
+
+impl std::fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0.path())
+    }
 }

@@ -53,6 +53,11 @@ const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
+/// The client's address as an `X-Forwarded-For` value (made once per connection).
+pub(crate) fn forwarded_for(client: IpAddr) -> HeaderValue {
+    HeaderValue::try_from(client.to_string()).unwrap_or(HeaderValue::from_static("unknown"))
+}
+
 /// Client-supplied fields that name a client, a proxy or a protocol: the proxy is the edge, so
 /// whatever a client put there is a claim nobody checked (an app that trusts the leftmost
 /// address could be misled), and is dropped.
@@ -62,13 +67,15 @@ const CLIENT_CLAIMS: [HeaderName; 2] = [header::FORWARDED, HeaderName::from_stat
 /// authority (port included) and `X-Forwarded-Proto` to `http`; drops the client's own
 /// `Forwarded` and `X-Real-IP`. The proxy is the first hop: it trusts no forwarding field a
 /// client sent.
-pub(crate) fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, host: Option<&HeaderValue>) {
+pub(crate) fn add_forwarded(
+    headers: &mut HeaderMap,
+    client: &HeaderValue,
+    host: Option<&HeaderValue>,
+) {
     for name in &CLIENT_CLAIMS {
         headers.remove(name);
     }
-    if let Ok(value) = HeaderValue::from_str(&client.to_string()) {
-        headers.insert(X_FORWARDED_FOR, value);
-    }
+    headers.insert(X_FORWARDED_FOR, client.clone());
     match host {
         Some(host) => {
             headers.insert(X_FORWARDED_HOST, host.clone());
@@ -169,7 +176,8 @@ mod tests {
             ("x-real-ip", "10.0.0.4"),
         ]);
         let host = HeaderValue::from_static("localhost:8189");
-        add_forwarded(&mut headers, "127.0.0.1".parse().unwrap(), Some(&host));
+        let client = forwarded_for("127.0.0.1".parse().unwrap());
+        add_forwarded(&mut headers, &client, Some(&host));
         assert_eq!(headers.get_all("x-forwarded-for").iter().count(), 1);
         assert_eq!(headers["x-forwarded-for"], "127.0.0.1");
         assert_eq!(headers.get("forwarded"), None);

@@ -98,9 +98,10 @@ pub(crate) fn run(args: &ForwardAuth) -> ExitCode {
         quiet: args.quiet,
     };
     let banner = "crossguard forward-auth: listening on {addr}".to_owned();
-    serve::block_on(serve::run(config, banner, move |_connection| {
-        service.clone()
-    }))
+    serve::serve(config, banner, move || {
+        let service = service.clone();
+        move |_connection| service.clone()
+    })
 }
 
 /// Open connections at most: a proxy tier keeps a pool of keep-alive connections per worker.

@@ -52,7 +52,9 @@ pub(crate) struct Forwarder {
 }
 
 impl Forwarder {
-    pub(crate) fn new(config: ForwardConfig) -> Self {
+    /// A forwarder with its own connection pool, taking its upstream slots from `upstream_slots`
+    /// (shared by every worker).
+    pub(crate) fn new(config: ForwardConfig, upstream_slots: Arc<Semaphore>) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_connect_timeout(Some(config.connect_timeout));
         connector.set_nodelay(true);
@@ -64,7 +66,7 @@ impl Forwarder {
         Self {
             config,
             client,
-            upstream_slots: Arc::new(Semaphore::new(max_upstream)),
+            upstream_slots,
         }
     }
 }

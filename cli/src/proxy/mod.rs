@@ -29,6 +29,7 @@ use tower_layer::Layer as _;
 
 use crate::options::{PolicyArgs, PresetArg};
 use crate::serve::{self, ServeConfig};
+use tokio::sync::Semaphore;
 use body::ProxyBody;
 use forward::{Forward, ForwardConfig, Forwarder};
 use upstream::Upstream;
@@ -123,21 +124,22 @@ pub(crate) fn run(args: &Proxy) -> ExitCode {
         // one at a time, and HTTP/2 clients cannot multiply that.
         max_upstream: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
     };
-    serve::block_on(async move {
-        let forwarder = Arc::new(Forwarder::new(forward_config));
-        serve::run(
-            serve_config,
-            banner,
-            move |connection: serve::Connection| {
-                let forward =
-                    Forward::new(Arc::clone(&forwarder), connection.peer, connection.slot);
-                Proxied {
-                    guard: layer.layer(forward),
-                    quiet,
-                }
-            },
-        )
-        .await
+    // The upstream slots are shared by every worker; each worker has its own connection pool,
+    // so an upstream connection is only ever used by the thread that opened it.
+    let upstream_slots = Arc::new(Semaphore::new(forward_config.max_upstream.max(1)));
+    serve::serve(serve_config, banner, move || {
+        let forwarder = Arc::new(Forwarder::new(
+            forward_config.clone(),
+            Arc::clone(&upstream_slots),
+        ));
+        let layer = layer.clone();
+        move |connection: serve::Connection| {
+            let forward = Forward::new(Arc::clone(&forwarder), connection.peer, connection.slot);
+            Proxied {
+                guard: layer.layer(forward),
+                quiet,
+            }
+        }
     })
 }
 

@@ -109,10 +109,7 @@ where
     S::Future: Send + 'static,
     B: ServeBody,
 {
-    let acceptor = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let acceptor = match single_threaded_runtime() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("crossguard: cannot start the runtime: {err}");
@@ -149,6 +146,13 @@ where
         let _ = thread.join();
     }
     code
+}
+
+/// The runtime of the acceptor and of each worker.
+fn single_threaded_runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
 }
 
 /// An accepted connection on its way to a worker. The socket travels as a `std` one: a tokio
@@ -255,10 +259,7 @@ fn work<W, F, S, B>(
     S::Future: Send + 'static,
     B: ServeBody,
 {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match single_threaded_runtime() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("crossguard: cannot start a worker's runtime: {err}");
@@ -455,7 +456,9 @@ where
                 Some(response) => Poll::Ready(Ok(response)),
                 // A future is not polled after it completed (std::future::Future::poll).
                 #[allow(clippy::panic)]
-                None => panic!("crossguard: a connection's response future polled after completion"),
+                None => {
+                    panic!("crossguard: a connection's response future polled after completion")
+                }
             },
         }
     }

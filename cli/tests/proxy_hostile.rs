@@ -152,13 +152,7 @@ async fn a_slow_head_is_cut_at_the_header_timeout() {
     }
     assert!(upstream.seen().is_empty());
     // The proxy still serves.
-    let answer = raw(
-        proxy.addr,
-        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-        WAIT,
-    )
-    .await;
-    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert_still_serves(&proxy).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -295,13 +289,7 @@ async fn garbage_and_hostile_heads_never_take_the_proxy_down() {
         proxy.wait_exit(Duration::from_millis(10)).is_none(),
         "still running"
     );
-    let answer = raw(
-        proxy.addr,
-        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-        WAIT,
-    )
-    .await;
-    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert_still_serves(&proxy).await;
     assert!(!proxy.stderr().contains("panicked"), "{}", proxy.stderr());
 }
 
@@ -597,13 +585,7 @@ async fn a_request_body_that_stops_coming_is_cut_at_the_body_timeout() {
     );
     proxy.wait_stderr("crossguard: body_timeout POST /api/prompt: no request body bytes for 1s");
     // The one slot is free again.
-    let answer = raw(
-        proxy.addr,
-        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
-        WAIT,
-    )
-    .await;
-    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    assert_still_serves(&proxy).await;
 }
 
 /// Five HTTP/2 connections each opening 200 POST streams whose bodies never come: the streams are
@@ -718,4 +700,15 @@ async fn an_upstream_that_dies_mid_body_is_logged() {
     let log = proxy.wait_stderr("crossguard: upstream_failed_mid_body GET /cut: ");
     assert!(!log.contains("secret"), "{log}");
     server.await.unwrap();
+}
+
+/// The proxy answers a plain GET (after a hostile client has been cut off, say).
+async fn assert_still_serves(proxy: &Crossguard) {
+    let answer = raw(
+        proxy.addr,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        WAIT,
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
 }

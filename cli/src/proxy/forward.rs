@@ -197,8 +197,13 @@ async fn forward(
     }
     let verdict = request.extensions().get::<Verdict>();
     let policy_passed = verdict.is_none_or(|v| v.reported().is_none());
-    let handshake =
-        verdict.is_some_and(|v| v.handshake().is_some()) && request.version() == Version::HTTP_11;
+    // The accept value the guard's verdict derives from the client's key: the upstream's 101
+    // must carry exactly it. Only HTTP/1.1 handshakes have one (and are tunnelled).
+    let accept = verdict
+        .and_then(Verdict::handshake)
+        .and_then(|h| h.accept())
+        .filter(|_| request.version() == Version::HTTP_11);
+    let handshake = accept.is_some();
     let method = request.method().clone();
     // The target, for log lines (a clone shares its bytes); they print its path only.
     let target = request.uri().clone();
@@ -210,9 +215,9 @@ async fn forward(
         .authority()
         .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
         .or_else(|| request.headers().get(header::HOST).cloned());
-    let websocket = handshake.then(|| {
+    let websocket = accept.map(|accept| {
         (
-            Offer::read(request.headers()),
+            Offer::read(request.headers(), accept),
             hyper::upgrade::on(&mut request),
         )
     });

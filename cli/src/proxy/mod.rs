@@ -29,9 +29,9 @@ use tower_layer::Layer as _;
 
 use crate::options::{PolicyArgs, PresetArg};
 use crate::serve::{self, ServeConfig};
-use tokio::sync::Semaphore;
 use body::ProxyBody;
 use forward::{Forward, ForwardConfig, Forwarder};
+use tokio::sync::Semaphore;
 use upstream::Upstream;
 
 /// `crossguard proxy --upstream URL [--listen ADDR] [OPTIONS]`.
@@ -153,7 +153,9 @@ struct Proxied {
 impl hyper::service::Service<Request<Incoming>> for Proxied {
     type Response = Response<ProxyBody>;
     type Error = Infallible;
-    type Future = Logged<<Guard<Forward, DefaultRejection> as tower_service::Service<Request<Incoming>>>::Future>;
+    type Future = Logged<
+        <Guard<Forward, DefaultRejection> as tower_service::Service<Request<Incoming>>>::Future,
+    >;
 
     fn call(&self, request: Request<Incoming>) -> Self::Future {
         // The method and target are kept for the log line (a clone shares their bytes).

@@ -1,5 +1,6 @@
 //! WebSocket through the proxy: what the client offered, the RFC 6455 §4.1 checks of the
-//! upstream's `101` against that offer, and the byte tunnel once both sides have switched.
+//! upstream's `101` against that offer (the accept value as the guard's verdict derived it), and
+//! the byte tunnel once both sides have switched.
 //!
 //! The upstream negotiates subprotocol and permessage-deflate end to end; the proxy only makes
 //! sure the upstream's answer is one a browser would accept for the offer the guard allowed.
@@ -7,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossguard::websocket::accept_key;
+use crossguard::websocket::AcceptKey;
 use http::header::{self, HeaderMap};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
@@ -20,18 +21,15 @@ const CLOSE_GRACE: Duration = Duration::from_secs(10);
 /// What the client's handshake offered.
 #[derive(Debug, Clone)]
 pub(crate) struct Offer {
-    key: Vec<u8>,
+    /// The `Sec-WebSocket-Accept` the client's key calls for, as the guard's verdict derived it.
+    accept: AcceptKey,
     protocols: Vec<String>,
     extensions: Vec<String>,
 }
 
 impl Offer {
-    /// Reads the offer from a handshake the guard validated.
-    pub(crate) fn read(headers: &HeaderMap) -> Self {
-        let key = headers
-            .get(header::SEC_WEBSOCKET_KEY)
-            .map(|value| value.as_bytes().to_vec())
-            .unwrap_or_default();
+    /// Reads the offer from a handshake the guard validated, whose verdict gave `accept`.
+    pub(crate) fn read(headers: &HeaderMap, accept: AcceptKey) -> Self {
         let protocols = list(headers, &header::SEC_WEBSOCKET_PROTOCOL)
             .map(str::to_owned)
             .collect();
@@ -40,7 +38,7 @@ impl Offer {
             .map(str::to_owned)
             .collect();
         Self {
-            key,
+            accept,
             protocols,
             extensions,
         }
@@ -58,9 +56,8 @@ impl Offer {
             return Err("connection does not name upgrade");
         }
         let mut accepts = headers.get_all(header::SEC_WEBSOCKET_ACCEPT).iter();
-        let expected = accept_key(&self.key);
         match (accepts.next(), accepts.next()) {
-            (Some(accept), None) if accept.as_bytes() == expected.as_str().as_bytes() => {}
+            (Some(accept), None) if accept.as_bytes() == self.accept.as_str().as_bytes() => {}
             _ => return Err("sec-websocket-accept does not match the key"),
         }
         for element in list(headers, &header::SEC_WEBSOCKET_EXTENSIONS) {
@@ -184,15 +181,23 @@ mod tests {
         map
     }
 
+    /// RFC 6455 §1.3's example key.
+    fn example_accept() -> AcceptKey {
+        crossguard::websocket::accept_key(b"dGhlIHNhbXBsZSBub25jZQ==")
+    }
+
     fn offer() -> Offer {
-        Offer::read(&headers(&[
-            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
-            ("sec-websocket-protocol", "vite-hmr, chat"),
-            (
-                "sec-websocket-extensions",
-                "permessage-deflate; client_max_window_bits, x-webkit-deflate-frame",
-            ),
-        ]))
+        Offer::read(
+            &headers(&[
+                ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+                ("sec-websocket-protocol", "vite-hmr, chat"),
+                (
+                    "sec-websocket-extensions",
+                    "permessage-deflate; client_max_window_bits, x-webkit-deflate-frame",
+                ),
+            ]),
+            example_accept(),
+        )
     }
 
     const GOOD: [(&str, &str); 3] = [
@@ -232,10 +237,10 @@ mod tests {
 
     #[test]
     fn no_subprotocol_offered_refuses_any_answer() {
-        let offer = Offer::read(&headers(&[(
-            "sec-websocket-key",
-            "dGhlIHNhbXBsZSBub25jZQ==",
-        )]));
+        let offer = Offer::read(
+            &headers(&[("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")]),
+            example_accept(),
+        );
         assert_eq!(
             offer.check_answer(&answer(&[("sec-websocket-protocol", "chat")])),
             Err("a subprotocol that was not offered")

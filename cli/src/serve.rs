@@ -233,11 +233,22 @@ async fn accept(
                 slot: Arc::new(permit),
             },
         };
-        // A worker whose thread has ended cannot take it: dropped, the connection closes.
-        if let Some(handoff) = handoffs.get(next % handoffs.len().max(1)) {
-            let _ = handoff.send(arrival);
+        // The next worker that can take it: a worker whose thread has ended is passed over.
+        let mut arrival = Some(arrival);
+        for _ in 0..handoffs.len() {
+            let Some(handoff) = handoffs.get(next % handoffs.len()) else {
+                break;
+            };
+            next = next.wrapping_add(1);
+            match arrival.take().map(|a| handoff.send(a)) {
+                Some(Err(returned)) => arrival = Some(returned.0),
+                _ => break,
+            }
         }
-        next = next.wrapping_add(1);
+        if arrival.is_some() {
+            eprintln!("crossguard: no worker is left to serve connections");
+            return ExitCode::from(1);
+        }
     }
     ExitCode::SUCCESS
 }

@@ -87,6 +87,29 @@ impl<B> ServeBody for B where
 {
 }
 
+/// The service a subcommand answers each connection's requests with (one per connection).
+pub(crate) trait ConnectionService<B>:
+    Service<Request<Incoming>, Response = Response<B>, Error = Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S, B> ConnectionService<B> for S where
+    S: Service<
+            Request<Incoming>,
+            Response = Response<B>,
+            Error = Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// Binds `config.listen`, prints the banner (`{addr}` replaced by `http://ADDR`) once
 /// connections are accepted, and serves until SIGINT/SIGTERM. Exit code 0 after a graceful
 /// shutdown, 1 when the address cannot be bound or the runtime cannot start.
@@ -101,12 +124,7 @@ pub(crate) fn serve<W, F, S, B>(config: ServeConfig, banner: String, make_worker
 where
     W: Fn() -> F + Send + Sync + 'static,
     F: Fn(Connection) -> S + 'static,
-    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
+    S: ConnectionService<B>,
     B: ServeBody,
 {
     let acceptor = match single_threaded_runtime() {
@@ -262,12 +280,7 @@ fn work<W, F, S, B>(
 ) where
     W: Fn() -> F,
     F: Fn(Connection) -> S,
-    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
+    S: ConnectionService<B>,
     B: ServeBody,
 {
     let runtime = match single_threaded_runtime() {

@@ -4,8 +4,6 @@
 
 use std::error::Error;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -32,7 +30,7 @@ pub(crate) enum ProxyBody {
     /// The upstream's body, frame by frame, holding its upstream slot until it ends.
     Upstream {
         body: Incoming,
-        request: Box<Described>,
+        request: Described,
         slot: Option<OwnedSemaphorePermit>,
     },
 }
@@ -100,35 +98,44 @@ impl Body for ProxyBody {
 }
 
 /// The client's request body on its way to the upstream, cut when no byte of it has arrived for
-/// `--body-timeout`.
+/// `--body-timeout`. The clock starts the first time the body has nothing to give: a request
+/// without a body (hyper never polls it) arms no timer.
 #[derive(Debug)]
 pub(crate) struct TimedBody {
     body: Incoming,
     idle: Duration,
-    deadline: Pin<Box<Sleep>>,
+    deadline: Option<Pin<Box<Sleep>>>,
     request: Described,
-    timed_out: Arc<AtomicBool>,
 }
 
-/// The error a [`TimedBody`] ends with.
+/// The error a [`TimedBody`] ends with; [`BodyTimeout::caused`] finds it in the upstream
+/// client's error.
 #[derive(Debug, thiserror::Error)]
 #[error("no request body bytes for {0:?}")]
 pub(crate) struct BodyTimeout(Duration);
 
+impl BodyTimeout {
+    /// Whether `err`, or one of its causes, is a body timeout.
+    pub(crate) fn caused(err: &(dyn Error + 'static)) -> bool {
+        let mut source = Some(err);
+        while let Some(err) = source {
+            if err.is::<Self>() {
+                return true;
+            }
+            source = err.source();
+        }
+        false
+    }
+}
+
 impl TimedBody {
-    /// `body`, cut after `idle` without a frame; `timed_out` is set when it is.
-    pub(crate) fn new(
-        body: Incoming,
-        idle: Duration,
-        request: Described,
-        timed_out: Arc<AtomicBool>,
-    ) -> Self {
+    /// `body`, cut after `idle` without a frame.
+    pub(crate) fn new(body: Incoming, idle: Duration, request: Described) -> Self {
         Self {
             body,
             idle,
-            deadline: Box::pin(tokio::time::sleep(idle)),
+            deadline: None,
             request,
-            timed_out,
         }
     }
 }
@@ -144,26 +151,33 @@ impl Body for TimedBody {
         let this = self.get_mut();
         match Pin::new(&mut this.body).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => {
-                this.deadline.as_mut().reset(Instant::now() + this.idle);
+                if let Some(deadline) = this.deadline.as_mut() {
+                    deadline.as_mut().reset(Instant::now() + this.idle);
+                }
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err.into()))),
             Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => match this.deadline.as_mut().poll(cx) {
-                Poll::Ready(()) => {
-                    if !this.timed_out.swap(true, Ordering::AcqRel) {
-                        // Never silenced: a client holding a request open is worth knowing.
+            Poll::Pending => {
+                let idle = this.idle;
+                let deadline = this
+                    .deadline
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(idle)));
+                match deadline.as_mut().poll(cx) {
+                    Poll::Ready(()) => {
+                        // Never silenced: a client holding a request open is worth knowing. The
+                        // body ends here; hyper's client does not poll it again.
                         eprintln!(
                             "crossguard: body_timeout {} {}: no request body bytes for {}s",
                             this.request.method,
                             this.request.target.path(),
-                            this.idle.as_secs_f64()
+                            idle.as_secs_f64()
                         );
+                        Poll::Ready(Some(Err(BodyTimeout(idle).into())))
                     }
-                    Poll::Ready(Some(Err(BodyTimeout(this.idle).into())))
+                    Poll::Pending => Poll::Pending,
                 }
-                Poll::Pending => Poll::Pending,
-            },
+            }
         }
     }
 

@@ -12,7 +12,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -25,7 +24,7 @@ use hyper_util::rt::TokioExecutor;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_service::Service;
 
-use super::body::{Described, ProxyBody, TimedBody};
+use super::body::{BodyTimeout, Described, ProxyBody, TimedBody};
 use super::hop::{add_forwarded, forwarded_for, remove_hop_by_hop, rewrite_for_upstream};
 use super::upgrade::{Offer, tunnel};
 use super::upstream::Upstream;
@@ -236,7 +235,6 @@ async fn forward(
     };
 
     let (mut parts, body) = request.into_parts();
-    let body_timed_out = Arc::new(AtomicBool::new(false));
     let body = TimedBody::new(
         body,
         config.body_timeout,
@@ -244,7 +242,6 @@ async fn forward(
             method: method.clone(),
             target: target.clone(),
         },
-        Arc::clone(&body_timed_out),
     );
     remove_hop_by_hop(&mut parts.headers, handshake);
     add_forwarded(&mut parts.headers, &peer, received_host.as_ref());
@@ -269,7 +266,7 @@ async fn forward(
     .await;
     let mut response = match answer {
         Ok(Ok(response)) => response,
-        Ok(Err(_)) if body_timed_out.load(Ordering::Acquire) => {
+        Ok(Err(err)) if BodyTimeout::caused(&err) => {
             // The body's own log line has said why.
             let mut response = Failure::BodyTimeout.response();
             if version < Version::HTTP_2 {
@@ -330,7 +327,7 @@ async fn forward(
         parts,
         ProxyBody::Upstream {
             body,
-            request: Box::new(Described { method, target }),
+            request: Described { method, target },
             slot: Some(upstream_slot),
         },
     )

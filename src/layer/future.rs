@@ -5,9 +5,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use http::{HeaderValue, Response};
+use pin_project_lite::pin_project;
 
 use crate::policy::add_response_headers;
-use pin_project_lite::pin_project;
 
 pin_project! {
     /// Response future of [`Guard`](super::Guard): the inner service's, or a ready rejection.

@@ -17,8 +17,8 @@ pub enum Preset {
     #[default]
     Default,
     /// For tools on a developer's machine: [`Preset::Default`] plus the `loopback` host allowlist
-    /// (DNS rebinding), resource isolation, and `Cross-Origin-Resource-Policy: same-origin` on
-    /// responses that carry none.
+    /// (DNS rebinding), resource isolation, and `Cross-Origin-Resource-Policy: same-origin` on the
+    /// responses it lets through that carry none.
     Local,
 }
 

@@ -52,8 +52,8 @@ static VARY_FETCH_METADATA_ORIGIN: HeaderValue =
 const CORP: http::HeaderName = http::HeaderName::from_static("cross-origin-resource-policy");
 static CORP_SAME_ORIGIN: HeaderValue = HeaderValue::from_static("same-origin");
 
-/// What the guard adds to every response: `vary` (appended) and, when `corp` is set and the
-/// response has none, `Cross-Origin-Resource-Policy: same-origin`.
+/// What the guard adds to a response: `vary` (appended) and, when `corp` is set and the response
+/// has none, `Cross-Origin-Resource-Policy: same-origin`.
 #[inline]
 pub(crate) fn add_response_headers(
     headers: &mut HeaderMap,

@@ -1,70 +1,7 @@
-//! The `crossguard` command.
-//!
-//! - `check`: explains the verdict crossguard gives a request head.
-//! - `forward-auth`: answers nginx, Caddy, Traefik and Envoy about the requests they receive.
-//! - `proxy`: guards any local app as a reverse proxy.
-
-mod check;
-mod forward_auth;
-mod options;
-mod proxy;
-mod serve;
+//! The `crossguard` command; everything is in the library (`crossguard_cli::main`).
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-
-/// Stop cross-site attacks on HTTP services: explain a verdict, guard an app as a proxy, or
-/// answer a proxy tier as its forward-auth service.
-#[derive(Debug, Parser)]
-#[command(name = "crossguard", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Check one request head (a raw HTTP/1.1 head, or `Name: value` lines with --method and
-    /// --target) read from FILE or standard input.
-    Check(check::Check),
-    /// Serve as the forward-auth service of a proxy tier (nginx auth_request, Caddy forward_auth,
-    /// Traefik ForwardAuth, Envoy ext_authz): judge the original request each question describes.
-    ForwardAuth(forward_auth::ForwardAuth),
-    /// Guard an existing app: a reverse proxy that refuses cross-site requests, cross-site
-    /// WebSocket handshakes and DNS rebinding before they reach it.
-    Proxy(proxy::Proxy),
-}
-
-/// Prints one line naming the problem and returns the usage-error exit code.
-pub(crate) fn fail(message: &str) -> ExitCode {
-    eprintln!("crossguard: {message}");
-    ExitCode::from(2)
-}
-
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(err) if !err.use_stderr() => {
-            let _ = err.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(err) if err.kind() == clap::error::ErrorKind::MissingRequiredArgument => {
-            let missing = match err.get(clap::error::ContextKind::InvalidArg) {
-                Some(clap::error::ContextValue::Strings(args)) => args.join(", "),
-                _ => "an argument".to_owned(),
-            };
-            return fail(&format!("missing required argument: {missing}"));
-        }
-        Err(err) => {
-            let text = err.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments");
-            return fail(first.trim_start_matches("error: "));
-        }
-    };
-    match &cli.command {
-        Command::Check(args) => check::run(args),
-        Command::ForwardAuth(args) => forward_auth::run(args),
-        Command::Proxy(args) => proxy::run(args),
-    }
+    ExitCode::from(crossguard_cli::main(std::env::args_os()))
 }

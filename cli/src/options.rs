@@ -6,7 +6,7 @@ use crossguard::{ConfigError, Policy, PolicyBuilder, Preset};
 
 /// The preset a policy starts from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum PresetArg {
+pub enum PresetArg {
     /// CSRF and cross-site WebSocket checks; no host allowlist.
     Default,
     /// `default` plus the loopback host allowlist, resource isolation and
@@ -16,60 +16,60 @@ pub(crate) enum PresetArg {
 
 /// POLICY OPTIONS: how the guard decides.
 #[derive(Debug, Clone, Args)]
-pub(crate) struct PolicyArgs {
+pub struct PolicyArgs {
     /// The policy to start from [default: `default`, for `proxy`: `local`].
     #[arg(long, value_enum)]
-    pub(crate) preset: Option<PresetArg>,
+    pub preset: Option<PresetArg>,
     /// Trust an origin: `https://app.example`, `https://*.example.com` or `null` (repeatable).
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
-    pub(crate) allow_origin: Vec<String>,
+    pub allow_origin: Vec<String>,
     /// Answer a host: `localhost`, `host:port`, `.example.com`, `loopback` or `loopback:PORT`
     /// (repeatable).
     #[arg(long = "allow-host", value_name = "HOST")]
-    pub(crate) allow_host: Vec<String>,
+    pub allow_host: Vec<String>,
     /// Allow unsafe `Sec-Fetch-Site: same-site` requests.
     #[arg(long)]
-    pub(crate) allow_same_site: bool,
+    pub allow_same_site: bool,
     /// Turn resource isolation on.
     #[arg(long)]
-    pub(crate) resource_isolation: bool,
+    pub resource_isolation: bool,
     /// Put `Cross-Origin-Resource-Policy: same-origin` on responses that carry none [on in
     /// `local`].
     #[arg(long, conflicts_with = "no_cross_origin_resource_policy")]
-    pub(crate) cross_origin_resource_policy: bool,
+    pub cross_origin_resource_policy: bool,
     /// Add no `Cross-Origin-Resource-Policy` (when an allowlisted origin embeds the app's
     /// resources with `<img>`, `<script>` and the like).
     #[arg(long)]
-    pub(crate) no_cross_origin_resource_policy: bool,
+    pub no_cross_origin_resource_policy: bool,
     /// Refuse WebSocket handshakes without Origin.
     #[arg(long)]
-    pub(crate) require_origin_for_websocket: bool,
+    pub require_origin_for_websocket: bool,
     /// Report instead of refusing.
     #[arg(long)]
-    pub(crate) report_only: bool,
+    pub report_only: bool,
     /// A WebSocket subprotocol the server speaks, most preferred first (repeatable).
     #[arg(long = "protocol", value_name = "NAME")]
-    pub(crate) protocols: Vec<String>,
+    pub protocols: Vec<String>,
     /// Decline permessage-deflate.
     #[arg(long)]
-    pub(crate) no_deflate: bool,
+    pub no_deflate: bool,
     /// Largest server window for permessage-deflate (8..=15).
     #[arg(long, value_name = "N")]
-    pub(crate) server_max_window_bits: Option<u8>,
+    pub server_max_window_bits: Option<u8>,
     /// Largest client window for permessage-deflate (8..=15).
     #[arg(long, value_name = "N")]
-    pub(crate) client_max_window_bits: Option<u8>,
+    pub client_max_window_bits: Option<u8>,
     /// Always answer server_no_context_takeover.
     #[arg(long)]
-    pub(crate) server_no_context_takeover: bool,
+    pub server_no_context_takeover: bool,
     /// Always answer client_no_context_takeover.
     #[arg(long)]
-    pub(crate) client_no_context_takeover: bool,
+    pub client_no_context_takeover: bool,
 }
 
 impl PolicyArgs {
     /// The policy, starting from `--preset` or, when it is not given, from `default_preset`.
-    pub(crate) fn policy(&self, default_preset: PresetArg) -> Result<Policy, ConfigError> {
+    pub fn policy(&self, default_preset: PresetArg) -> Result<Policy, ConfigError> {
         let preset = match self.preset.unwrap_or(default_preset) {
             PresetArg::Default => Preset::Default,
             PresetArg::Local => Preset::Local,

@@ -13,7 +13,6 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -120,7 +119,7 @@ impl<S, B> ConnectionService<B> for S where
 /// two cores against tokio's work-stealing runtime, this took the CPU time per proxied request
 /// from about 39 to 32 µs (`scripts/bench-proxy.sh`, `docs/proxy.md`). `make_worker` is called
 /// once in each worker, and the factory it returns once per connection.
-pub(crate) fn serve<W, F, S, B>(config: ServeConfig, banner: String, make_worker: W) -> ExitCode
+pub(crate) fn serve<W, F, S, B>(config: ServeConfig, banner: String, make_worker: W) -> u8
 where
     W: Fn() -> F + Send + Sync + 'static,
     F: Fn(Connection) -> S + 'static,
@@ -131,7 +130,7 @@ where
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("crossguard: cannot start the runtime: {err}");
-            return ExitCode::from(1);
+            return 1;
         }
     };
     // One worker per core, as nginx's `worker_processes auto`.
@@ -153,7 +152,7 @@ where
             }
             Err(err) => {
                 eprintln!("crossguard: cannot start a worker thread: {err}");
-                return ExitCode::from(1);
+                return 1;
             }
         }
     }
@@ -187,7 +186,7 @@ async fn accept(
     config: &ServeConfig,
     banner: &str,
     handoffs: Vec<tokio::sync::mpsc::UnboundedSender<Arrival>>,
-) -> ExitCode {
+) -> u8 {
     let listener = match TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
         Err(err) => {
@@ -196,21 +195,21 @@ async fn accept(
                 config.listen,
                 describe_bind_error(&err)
             );
-            return ExitCode::from(1);
+            return 1;
         }
     };
     let bound = match listener.local_addr() {
         Ok(addr) => addr,
         Err(err) => {
             eprintln!("crossguard: cannot read the bound address: {err}");
-            return ExitCode::from(1);
+            return 1;
         }
     };
     let mut signals = match Signals::new() {
         Ok(signals) => signals,
         Err(err) => {
             eprintln!("crossguard: cannot install signal handlers: {err}");
-            return ExitCode::from(1);
+            return 1;
         }
     };
     println!("{}", banner.replace("{addr}", &format!("http://{bound}")));
@@ -265,10 +264,10 @@ async fn accept(
         }
         if arrival.is_some() {
             eprintln!("crossguard: no worker is left to serve connections");
-            return ExitCode::from(1);
+            return 1;
         }
     }
-    ExitCode::SUCCESS
+    0
 }
 
 /// One worker: a single-threaded runtime serving the connections handed to it, until the

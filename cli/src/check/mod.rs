@@ -7,10 +7,9 @@ mod input;
 mod report;
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use clap::Args;
-use crossguard::RequestHead;
+use crossguard::{Policy, RequestHead};
 
 use crate::fail;
 use crate::options::{PolicyArgs, PresetArg};
@@ -33,7 +32,7 @@ pub(crate) struct Check {
     json: bool,
 }
 
-pub(crate) fn run(check: &Check) -> ExitCode {
+pub(crate) fn run(check: &Check) -> u8 {
     let policy = match check.policy.policy(PresetArg::Default) {
         Ok(policy) => policy,
         Err(err) => return fail(&err.to_string()),
@@ -52,17 +51,36 @@ pub(crate) fn run(check: &Check) -> ExitCode {
         Ok(head) => head,
         Err(err) => return fail(&err.to_string()),
     };
-    let request = head.to_request();
-    let explanation = policy.explain(&RequestHead::from_request(&request));
-    let report = report::Report::new(&explanation, &request, &policy);
+    let report = report_of(&policy, &head);
     if check.json {
         println!("{}", report.json());
     } else {
         print!("{}", report.text());
     }
-    if report.allowed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    if report.allowed() { 0 } else { 1 }
+}
+
+fn report_of(policy: &Policy, head: &input::Head) -> report::Report {
+    let request = head.to_request();
+    let explanation = policy.explain(&RequestHead::from_request(&request));
+    report::Report::new(&explanation, &request, policy)
+}
+
+/// Reads `bytes` as `crossguard check` reads its input (a raw HTTP/1.1 head, at most 64 KiB).
+fn read_head(bytes: &[u8]) -> Result<input::Head, String> {
+    input::read_bounded(bytes)
+        .and_then(|b| input::parse(&b, None, None))
+        .map_err(|err| err.to_string())
+}
+
+/// The object `crossguard check --json` prints for the raw HTTP/1.1 head `bytes` under `policy`;
+/// the error is the message the command prints when it exits 2.
+pub fn head_json(policy: &Policy, bytes: &[u8]) -> Result<serde_json::Value, String> {
+    read_head(bytes).map(|head| report_of(policy, &head).json())
+}
+
+/// The report `crossguard check` prints for the raw HTTP/1.1 head `bytes` under `policy`; the
+/// error is the message the command prints when it exits 2.
+pub fn head_report(policy: &Policy, bytes: &[u8]) -> Result<String, String> {
+    read_head(bytes).map(|head| report_of(policy, &head).text())
 }

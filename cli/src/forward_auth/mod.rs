@@ -12,7 +12,6 @@ mod original;
 mod service;
 
 use std::net::SocketAddr;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
@@ -69,7 +68,7 @@ fn parse_prefix(text: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
-pub(crate) fn run(args: &ForwardAuth) -> ExitCode {
+pub(crate) fn run(args: &ForwardAuth) -> u8 {
     let policy = match args.policy.policy(PresetArg::Default) {
         Ok(policy) => policy,
         Err(err) => return fail(&err.to_string()),

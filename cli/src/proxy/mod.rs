@@ -15,7 +15,6 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -86,7 +85,7 @@ fn seconds(text: &str) -> Result<Duration, String> {
 }
 
 /// Runs the proxy until SIGINT/SIGTERM.
-pub(crate) fn run(args: &Proxy) -> ExitCode {
+pub(crate) fn run(args: &Proxy) -> u8 {
     let policy = match args.policy.policy(PresetArg::Local) {
         Ok(policy) => policy,
         Err(err) => return crate::fail(&err.to_string()),

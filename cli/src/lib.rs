@@ -14,6 +14,7 @@ mod proxy;
 mod serve;
 
 use std::ffi::OsString;
+use std::sync::OnceLock;
 
 use clap::{Parser, Subcommand};
 
@@ -48,6 +49,39 @@ enum Command {
 pub(crate) fn fail(message: &str) -> u8 {
     eprintln!("crossguard: {message}");
     2
+}
+
+/// How to start this same command again, for `crossguard run`'s helper inside the namespace:
+/// this executable, unless [`main_with_program`] said otherwise.
+static PROGRAM: OnceLock<Vec<OsString>> = OnceLock::new();
+
+/// The command line that starts this same program (`crossguard run` starts its in-namespace
+/// helper with it).
+#[allow(dead_code)]
+pub(crate) fn program() -> Vec<OsString> {
+    PROGRAM
+        .get()
+        .cloned()
+        .unwrap_or_else(|| match std::env::current_exe() {
+            Ok(path) => vec![path.into_os_string()],
+            Err(_) => vec![OsString::from("crossguard")],
+        })
+}
+
+/// [`main`], for a host that starts this program as `program` (the Python package passes
+/// `[sys.executable, "-m", "crossguard"]`), which `crossguard run` uses to start its helper.
+///
+/// ```
+/// let status = crossguard_cli::main_with_program(vec!["crossguard".into()], ["crossguard", "--help"]);
+/// assert_eq!(status, 0);
+/// ```
+pub fn main_with_program<I, T>(program: Vec<OsString>, args: I) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let _ = PROGRAM.set(program);
+    main(args)
 }
 
 /// Runs the command line `args` (the first is the program's name) and returns its exit status:

@@ -4,6 +4,7 @@
 //! - `check`: explains the verdict crossguard gives a request head.
 //! - `forward-auth`: answers nginx, Caddy, Traefik and Envoy about the requests they receive.
 //! - `proxy`: guards any local app as a reverse proxy.
+//! - `run`: starts an app where only crossguard can reach it (Linux).
 //!
 //! Nothing here is a stable Rust API: the command line is the contract (`docs/cli.md`).
 
@@ -11,6 +12,7 @@ mod check;
 mod forward_auth;
 mod options;
 mod proxy;
+mod run;
 mod serve;
 
 use std::ffi::OsString;
@@ -42,7 +44,13 @@ enum Command {
     ForwardAuth(forward_auth::ForwardAuth),
     /// Guard an existing app: a reverse proxy that refuses cross-site requests, cross-site
     /// WebSocket handshakes and DNS rebinding before they reach it.
-    Proxy(proxy::Proxy),
+    Proxy(Box<proxy::Proxy>),
+    /// Run an app where nothing but crossguard can reach it (Linux): the app in a network
+    /// namespace of its own, the proxy on its usual address the only way in.
+    Run(Box<run::Run>),
+    /// The helper `run` starts inside the app's namespace (not for direct use).
+    #[command(name = "__namespace-helper", hide = true)]
+    NamespaceHelper(run::Helper),
 }
 
 /// Prints one line naming the problem and returns the usage-error exit code.
@@ -57,7 +65,6 @@ static PROGRAM: OnceLock<Vec<OsString>> = OnceLock::new();
 
 /// The command line that starts this same program (`crossguard run` starts its in-namespace
 /// helper with it).
-#[allow(dead_code)]
 pub(crate) fn program() -> Vec<OsString> {
     PROGRAM
         .get()
@@ -119,5 +126,7 @@ where
         Command::Check(args) => check::run(args),
         Command::ForwardAuth(args) => forward_auth::run(args),
         Command::Proxy(args) => proxy::run(args),
+        Command::Run(args) => run::run(args),
+        Command::NamespaceHelper(args) => run::helper(args),
     }
 }

@@ -13,6 +13,7 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -109,9 +110,37 @@ impl<S, B> ConnectionService<B> for S where
 {
 }
 
-/// Binds `config.listen`, prints the banner (`{addr}` replaced by `http://ADDR`) once
-/// connections are accepted, and serves until SIGINT/SIGTERM. Exit code 0 after a graceful
-/// shutdown, 1 when the address cannot be bound or the runtime cannot start.
+/// When the server announces itself, and when it stops.
+pub(crate) struct Lifecycle {
+    /// A listener bound already; `None`: bind `config.listen`.
+    pub(crate) listener: Option<std::net::TcpListener>,
+    /// Resolves once the banner may be printed; `Err(code)`: exit with `code` without serving.
+    pub(crate) ready: Pin<Box<dyn Future<Output = Result<(), u8>>>>,
+    /// Resolves when the server should stop accepting and shut down, with the exit status.
+    pub(crate) stop: Pin<Box<dyn Future<Output = u8>>>,
+}
+
+impl Lifecycle {
+    /// Bind `config.listen`, announce at once, stop (status 0) at SIGINT or SIGTERM.
+    pub(crate) fn until_signal() -> Result<Self, String> {
+        let mut signals =
+            Signals::new().map_err(|err| format!("cannot install signal handlers: {err}"))?;
+        Ok(Self {
+            listener: None,
+            ready: Box::pin(std::future::ready(Ok(()))),
+            stop: Box::pin(async move {
+                signals.recv().await;
+                0
+            }),
+        })
+    }
+}
+
+/// Binds `config.listen` (or takes the lifecycle's listener), prints the banner (`{addr}`
+/// replaced by `http://ADDR`) once the lifecycle is ready, and serves until it says stop
+/// ([`Lifecycle::until_signal`]: SIGINT/SIGTERM). `lifecycle` is called inside the acceptor's
+/// runtime. The exit code is the lifecycle's after a graceful shutdown; 1 when the address cannot
+/// be bound or the runtime cannot start.
 ///
 /// One thread accepts; connections are handed, in turn, to single-threaded worker runtimes (one
 /// per core), where each stays for its whole life (its socket's events, its requests, its
@@ -119,8 +148,14 @@ impl<S, B> ConnectionService<B> for S where
 /// two cores against tokio's work-stealing runtime, this took the CPU time per proxied request
 /// from about 39 to 32 µs (`scripts/bench-proxy.sh`, `docs/proxy.md`). `make_worker` is called
 /// once in each worker, and the factory it returns once per connection.
-pub(crate) fn serve<W, F, S, B>(config: ServeConfig, banner: String, make_worker: W) -> u8
+pub(crate) fn serve<L, W, F, S, B>(
+    config: ServeConfig,
+    banner: String,
+    lifecycle: L,
+    make_worker: W,
+) -> u8
 where
+    L: FnOnce() -> Result<Lifecycle, String>,
     W: Fn() -> F + Send + Sync + 'static,
     F: Fn(Connection) -> S + 'static,
     S: ConnectionService<B>,
@@ -156,7 +191,7 @@ where
             }
         }
     }
-    let code = acceptor.block_on(accept(&config, &banner, handoffs));
+    let code = acceptor.block_on(accept(&config, &banner, lifecycle, handoffs));
     // The handoffs are closed: each worker lets its connections finish (at most
     // `--shutdown-timeout`), then ends.
     for thread in threads {
@@ -181,13 +216,31 @@ struct Arrival {
 }
 
 /// The acceptor: binds, announces, and hands each connection (with its slot) to the next worker
-/// until SIGINT/SIGTERM.
+/// until the lifecycle says stop.
 async fn accept(
     config: &ServeConfig,
     banner: &str,
+    lifecycle: impl FnOnce() -> Result<Lifecycle, String>,
     handoffs: Vec<tokio::sync::mpsc::UnboundedSender<Arrival>>,
 ) -> u8 {
-    let listener = match TcpListener::bind(config.listen).await {
+    let Lifecycle {
+        listener,
+        ready,
+        mut stop,
+    } = match lifecycle() {
+        Ok(lifecycle) => lifecycle,
+        Err(message) => {
+            eprintln!("crossguard: {message}");
+            return 1;
+        }
+    };
+    let listener = match listener {
+        Some(listener) => listener
+            .set_nonblocking(true)
+            .and_then(|()| TcpListener::from_std(listener)),
+        None => TcpListener::bind(config.listen).await,
+    };
+    let listener = match listener {
         Ok(listener) => listener,
         Err(err) => {
             eprintln!(
@@ -205,13 +258,12 @@ async fn accept(
             return 1;
         }
     };
-    let mut signals = match Signals::new() {
-        Ok(signals) => signals,
-        Err(err) => {
-            eprintln!("crossguard: cannot install signal handlers: {err}");
-            return 1;
-        }
-    };
+    tokio::select! {
+        ready = ready => if let Err(code) = ready {
+            return code;
+        },
+        code = &mut stop => return code,
+    }
     println!("{}", banner.replace("{addr}", &format!("http://{bound}")));
 
     let slots = Arc::new(Semaphore::new(config.max_connections.max(1)));
@@ -219,12 +271,12 @@ async fn accept(
     loop {
         let permit = tokio::select! {
             permit = Arc::clone(&slots).acquire_owned() => permit,
-            () = signals.recv() => break,
+            code = &mut stop => return code,
         };
-        let Ok(permit) = permit else { break };
+        let Ok(permit) = permit else { return 1 };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            () = signals.recv() => break,
+            code = &mut stop => return code,
         };
         let (stream, peer) = match accepted {
             Ok(accepted) => accepted,
@@ -267,7 +319,6 @@ async fn accept(
             return 1;
         }
     }
-    0
 }
 
 /// One worker: a single-threaded runtime serving the connections handed to it, until the

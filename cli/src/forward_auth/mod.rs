@@ -97,7 +97,7 @@ pub(crate) fn run(args: &ForwardAuth) -> u8 {
         quiet: args.quiet,
     };
     let banner = "crossguard forward-auth: listening on {addr}".to_owned();
-    serve::serve(config, banner, move || {
+    serve::serve(config, banner, serve::Lifecycle::until_signal, move || {
         let service = service.clone();
         move |_connection| service.clone()
     })

@@ -19,12 +19,12 @@ use crossguard::Verdict;
 use http::{HeaderValue, Method, Request, Response, StatusCode, Version, header};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_service::Service;
 
 use super::body::{BodyTimeout, Described, ProxyBody, TimedBody};
+use super::connect::Connector;
 use super::hop::{add_forwarded, forwarded_for, remove_hop_by_hop, rewrite_for_upstream};
 use super::upgrade::{Offer, tunnel};
 use super::upstream::Upstream;
@@ -46,7 +46,7 @@ pub(crate) struct ForwardConfig {
 #[derive(Debug)]
 pub(crate) struct Forwarder {
     config: ForwardConfig,
-    client: Client<HttpConnector, TimedBody>,
+    client: Client<Connector, TimedBody>,
     upstream_slots: Arc<Semaphore>,
 }
 
@@ -54,9 +54,7 @@ impl Forwarder {
     /// A forwarder with its own connection pool, taking its upstream slots from `upstream_slots`
     /// (shared by every worker).
     pub(crate) fn new(config: ForwardConfig, upstream_slots: Arc<Semaphore>) -> Self {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(config.connect_timeout));
-        connector.set_nodelay(true);
+        let connector = Connector::new(config.upstream.via().clone(), config.connect_timeout);
         let max_upstream = config.max_upstream.max(1);
         let client = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))

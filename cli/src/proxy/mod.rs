@@ -6,10 +6,11 @@
 //! upstream's failures, always.
 
 mod body;
+mod connect;
 mod forward;
 mod hop;
 mod upgrade;
-mod upstream;
+pub(crate) mod upstream;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -36,12 +37,19 @@ use upstream::Upstream;
 /// `crossguard proxy --upstream URL [--listen ADDR] [OPTIONS]`.
 #[derive(Debug, Args)]
 pub(crate) struct Proxy {
-    /// The app to protect, as an origin: `http://host:port`.
+    /// The app to protect: an origin, `http://host:port`, or a Unix socket, `unix:/path/app.sock`.
     #[arg(long, value_name = "URL", value_parser = Upstream::parse)]
     upstream: Upstream,
     /// The address to listen on (`127.0.0.1:0` picks a free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8189")]
     listen: SocketAddr,
+    #[command(flatten)]
+    options: ProxyOptions,
+}
+
+/// What `proxy` and `run` share: how the proxy treats clients and the upstream, and the policy.
+#[derive(Debug, Args)]
+pub(crate) struct ProxyOptions {
     /// Send the upstream its own authority as `Host` and, for allowed requests, its own origin
     /// as `Origin` and in `Referer`.
     #[arg(long)]
@@ -74,7 +82,7 @@ pub(crate) struct Proxy {
 }
 
 /// Seconds, decimals allowed: `5`, `0.5`.
-fn seconds(text: &str) -> Result<Duration, String> {
+pub(crate) fn seconds(text: &str) -> Result<Duration, String> {
     let secs: f64 = text
         .parse()
         .map_err(|_| format!("`{text}` is not a number of seconds"))?;
@@ -84,8 +92,33 @@ fn seconds(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(secs))
 }
 
+impl ProxyOptions {
+    /// Whether the policy options make a policy; the error is the library's message.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        self.policy
+            .policy(PresetArg::Local)
+            .map(drop)
+            .map_err(|err| err.to_string())
+    }
+}
+
 /// Runs the proxy until SIGINT/SIGTERM.
 pub(crate) fn run(args: &Proxy) -> u8 {
+    serve_proxy(
+        &args.options,
+        args.upstream.clone(),
+        args.listen,
+        serve::Lifecycle::until_signal,
+    )
+}
+
+/// Serves the proxy to `upstream` on `listen` for as long as `lifecycle` says.
+pub(crate) fn serve_proxy(
+    args: &ProxyOptions,
+    upstream: Upstream,
+    listen: SocketAddr,
+    lifecycle: impl FnOnce() -> Result<serve::Lifecycle, String>,
+) -> u8 {
     let policy = match args.policy.policy(PresetArg::Local) {
         Ok(policy) => policy,
         Err(err) => return crate::fail(&err.to_string()),
@@ -103,18 +136,15 @@ pub(crate) fn run(args: &Proxy) -> u8 {
         }
     });
     let serve_config = ServeConfig {
-        listen: args.listen,
+        listen,
         max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
         header_timeout: args.header_timeout,
         shutdown_timeout: args.shutdown_timeout,
         quiet,
     };
-    let banner = format!(
-        "crossguard proxy: listening on {{addr}}, forwarding to {}",
-        args.upstream
-    );
+    let banner = format!("crossguard proxy: listening on {{addr}}, forwarding to {upstream}");
     let forward_config = ForwardConfig {
-        upstream: args.upstream.clone(),
+        upstream,
         rewrite_host: args.rewrite_host,
         connect_timeout: args.connect_timeout,
         response_timeout: args.response_timeout,
@@ -126,7 +156,7 @@ pub(crate) fn run(args: &Proxy) -> u8 {
     // The upstream slots are shared by every worker; each worker has its own connection pool,
     // so an upstream connection is only ever used by the thread that opened it.
     let upstream_slots = Arc::new(Semaphore::new(forward_config.max_upstream.max(1)));
-    serve::serve(serve_config, banner, move || {
+    serve::serve(serve_config, banner, lifecycle, move || {
         let forwarder = Arc::new(Forwarder::new(
             forward_config.clone(),
             Arc::clone(&upstream_slots),

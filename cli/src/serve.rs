@@ -259,6 +259,8 @@ async fn accept(
         }
     };
     tokio::select! {
+        // A lifecycle that gives up on its start decides the status, even if it stopped meanwhile.
+        biased;
         ready = ready => if let Err(code) = ready {
             return code;
         },

@@ -65,6 +65,7 @@ static PROGRAM: OnceLock<Vec<OsString>> = OnceLock::new();
 
 /// The command line that starts this same program (`crossguard run` starts its in-namespace
 /// helper with it).
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub(crate) fn program() -> Vec<OsString> {
     PROGRAM
         .get()

@@ -94,6 +94,7 @@ pub(crate) fn seconds(text: &str) -> Result<Duration, String> {
 
 impl ProxyOptions {
     /// Whether the policy options make a policy; the error is the library's message.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(crate) fn validate(&self) -> Result<(), String> {
         self.policy
             .policy(PresetArg::Local)

@@ -30,6 +30,7 @@ pub(crate) enum Via {
     #[cfg(unix)]
     Unix(Arc<std::path::Path>),
     /// Sockets made elsewhere (in the app's network namespace), connected to `addr` there.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     Sockets {
         source: Arc<dyn SocketSource>,
         addr: SocketAddr,
@@ -50,6 +51,7 @@ const MAX_SOCKET_PATH: usize = 103;
 
 impl Upstream {
     /// An upstream at `addr` reached through sockets `source` makes.
+    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
     pub(crate) fn in_namespace(addr: SocketAddr, source: Arc<dyn SocketSource>) -> Self {
         let mut upstream = Self::named(Authority::from_maybe_shared(addr.to_string()).ok());
         upstream.via = Via::Sockets { source, addr };
@@ -62,6 +64,7 @@ impl Upstream {
     }
 
     /// An upstream named by `authority` (`localhost` when `None`), reached over TCP.
+    #[cfg_attr(not(any(unix, target_os = "linux")), allow(dead_code))]
     fn named(authority: Option<Authority>) -> Self {
         let authority = authority.unwrap_or_else(|| Authority::from_static("localhost"));
         let origin = format!("http://{authority}");

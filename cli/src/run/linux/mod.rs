@@ -102,12 +102,14 @@ pub(super) fn run(args: &Run) -> u8 {
     }
 
     let (exited_tx, exited) = watch::channel(None);
+    let finished = exited.clone();
     let broker = Broker::start(ours, exited_tx);
     forward_signals(Arc::clone(&broker));
     let app = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, args.port));
     let source: Arc<dyn SocketSource> = broker.clone();
     let upstream = Upstream::in_namespace(app, Arc::clone(&source));
     let start_timeout = args.start_timeout;
+    let killer = Arc::clone(&broker);
     let code = crate::proxy::serve_proxy(&args.options, upstream, listen, move || {
         Ok(Lifecycle {
             listener: Some(listener),
@@ -121,7 +123,19 @@ pub(super) fn run(args: &Run) -> u8 {
             stop: Box::pin(app_exit(exited)),
         })
     });
-    // The helper exits right after it reported the app's status.
+    // The helper exits right after it reported the app's status. An app still running here (one
+    // that ignored SIGTERM at the start timeout, or a server that could not start) is killed,
+    // and its helper with it.
+    if finished.borrow().is_none() {
+        let _ = killer.signal(Signal::KILL.as_raw());
+        let deadline = Instant::now() + STOP_GRACE;
+        while finished.borrow().is_none() && Instant::now() < deadline {
+            std::thread::sleep(READY_POLL);
+        }
+        if finished.borrow().is_none() {
+            let _ = helper.kill();
+        }
+    }
     let _ = helper.wait();
     if let Some(pid_file) = pasta {
         stop_pasta(&pid_file);
@@ -292,7 +306,9 @@ fn cannot_isolate(err: &io::Error, root: bool) -> u8 {
     } else if read("/proc/sys/user/max_net_namespaces").is_ok_and(|v| v == "0") {
         "network namespaces are disabled (user.max_net_namespaces=0)".to_owned()
     } else if err.kind() == io::ErrorKind::PermissionDenied {
-        "a seccomp profile (as in most containers) or a security module forbids it".to_owned()
+        "the kernel refused: a seccomp profile (as in most containers), a security module, or \
+         a user namespace that maps none of this user's ids forbids it"
+            .to_owned()
     } else {
         "the system refused".to_owned()
     };
@@ -501,4 +517,27 @@ fn children_of(parent: rustix::process::Pid) -> Vec<rustix::process::Pid> {
 fn parent_in_stat(stat: &str) -> Option<i32> {
     let after_name = stat.get(stat.rfind(')')? + 1..)?;
     after_name.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_parent_is_read_past_the_command_name() {
+        assert_eq!(parent_in_stat("42 (python3) S 7 42 42 0 -1"), Some(7));
+        // A name may hold spaces and parentheses.
+        assert_eq!(parent_in_stat("42 (a) b (c) R 9 1 1"), Some(9));
+        assert_eq!(parent_in_stat("42 (cut"), None);
+        assert_eq!(parent_in_stat(""), None);
+    }
+
+    #[test]
+    fn a_signal_becomes_128_plus_its_number() {
+        assert_eq!(exit_code(ExitStatus::from_raw(3 << 8)), 3);
+        assert_eq!(exit_code(ExitStatus::from_raw(0)), 0);
+        assert_eq!(exit_code(ExitStatus::from_raw(15)), 143);
+        assert_eq!(exit_code(ExitStatus::from_raw(9)), 137);
+    }
 }

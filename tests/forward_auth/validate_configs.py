@@ -5,7 +5,8 @@ registries available to the test machines, so their files are parsed (YAML) and 
 field against the names those engines document: an unknown or misspelt key fails, as do dangling
 references (router -> middleware/service, ext_authz -> cluster) and a prefix or port that disagrees
 with the crossguard command line each file documents. The ingress-nginx example gets the same
-treatment (Kubernetes objects, annotations, the ConfigMap the annotation names).
+treatment (Kubernetes objects, annotations, the ConfigMap the annotation names), and so does the
+Docker Compose file (the app publishes no port and shares only an internal network).
 
 Prints `ok - NAME` / `not ok - NAME` and `validate-configs: N passed, M failed`; exits 1 on failure.
 """
@@ -182,9 +183,38 @@ def kubernetes():
     assert policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
 
 
+def compose():
+    text = (ROOT / "deploy/compose/compose.yaml").read_text()
+    doc = yaml.safe_load(text)
+    keys_within(doc, {"services", "networks"}, "compose")
+    services, networks = doc["services"], doc["networks"]
+    assert set(services) == {"app", "crossguard"}, services.keys()
+    for name, service in services.items():
+        keys_within(service, {"image", "build", "command", "ports", "networks", "depends_on"}, name)
+        assert set(service["networks"]) <= set(networks), f"{name}: unknown network"
+    app, guard = services["app"], services["crossguard"]
+    # The point of the file: the app publishes nothing, and shares only an internal network.
+    assert "ports" not in app, "the app publishes a port"
+    assert app["networks"] == ["apps"] and networks["apps"] == {"internal": True}
+    assert "apps" in guard["networks"]
+    args = guard["command"]
+    assert args[0] == "proxy"
+    upstream = args[args.index("--upstream") + 1]
+    assert upstream.startswith("http://app:")
+    app_port = upstream.rsplit(":", 1)[1]
+    assert f"--ServerApp.port={app_port}" in app["command"]
+    listen_port = args[args.index("--listen") + 1].rsplit(":", 1)[1]
+    assert guard["ports"] == [f"127.0.0.1:{listen_port}:{listen_port}"], guard["ports"]
+    assert args[args.index("--allow-host") + 1] == f"loopback:{listen_port}"
+    assert guard["build"]["context"] == "../.."
+    dockerfile = ROOT / guard["build"]["dockerfile"]
+    assert "cargo build --release --locked -p crossguard-cli" in dockerfile.read_text()
+
+
 check("deploy/traefik: fields, references and the documented command line", traefik)
 check("deploy/envoy: fields, references, path_prefix and allowed_headers", envoy)
 check("deploy/kubernetes: objects, annotations and the ConfigMap they name", kubernetes)
+check("deploy/compose: the app publishes no port; only crossguard does, on loopback", compose)
 failed = results.count(False)
 print(f"validate-configs: {results.count(True)} passed, {failed} failed")
 sys.exit(1 if failed else 0)

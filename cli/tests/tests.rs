@@ -11,3 +11,4 @@ mod forward_auth_docs;
 mod proxy;
 mod proxy_hostile;
 mod proxy_websocket;
+mod run;

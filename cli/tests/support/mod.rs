@@ -34,6 +34,8 @@ pub const WAIT: Duration = Duration::from_secs(10);
 pub struct Crossguard {
     child: Option<Child>,
     pub addr: SocketAddr,
+    /// The line it announced itself with.
+    pub banner: String,
     stderr: Arc<Mutex<String>>,
 }
 
@@ -85,6 +87,7 @@ impl Crossguard {
         let mut server = Self {
             child: Some(child),
             addr: "0.0.0.0:0".parse().unwrap(),
+            banner: String::new(),
             stderr,
         };
         let line = rx
@@ -97,6 +100,7 @@ impl Crossguard {
             .unwrap_or_default()
             .trim();
         server.addr = addr.parse().unwrap();
+        server.banner = line;
         server
     }
 
@@ -221,6 +225,8 @@ pub type Handler = Arc<dyn Fn(&Seen) -> Response<Full<Bytes>> + Send + Sync>;
 /// with `handler`.
 pub struct Upstream {
     pub addr: SocketAddr,
+    /// The Unix socket it listens on instead of `addr`.
+    pub socket: Option<std::path::PathBuf>,
     pub seen: Arc<Mutex<Vec<Seen>>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -232,42 +238,42 @@ impl Upstream {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let record = Arc::clone(&seen);
         let task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = listener.accept().await else {
-                    return;
-                };
-                let record = Arc::clone(&record);
-                let handler = Arc::clone(&handler);
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-                        let record = Arc::clone(&record);
-                        let handler = Arc::clone(&handler);
-                        async move {
-                            let (parts, body) = request.into_parts();
-                            let body = body
-                                .collect()
-                                .await
-                                .map(|b| b.to_bytes())
-                                .unwrap_or_default();
-                            let seen = Seen {
-                                method: parts.method.to_string(),
-                                target: parts.uri.to_string(),
-                                headers: parts.headers,
-                                body,
-                            };
-                            let response = handler(&seen);
-                            record.lock().unwrap().push(seen);
-                            Ok::<_, Infallible>(response)
-                        }
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .with_upgrades()
-                        .await;
-                });
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve_upstream(
+                    stream,
+                    Arc::clone(&record),
+                    Arc::clone(&handler),
+                ));
             }
         });
-        Self { addr, seen, task }
+        Self {
+            addr,
+            socket: None,
+            seen,
+            task,
+        }
+    }
+
+    /// The same upstream on a Unix socket at `path`.
+    pub async fn start_unix(handler: Handler, path: &std::path::Path) -> Self {
+        let listener = tokio::net::UnixListener::bind(path).unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&seen);
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                tokio::spawn(serve_upstream(
+                    stream,
+                    Arc::clone(&record),
+                    Arc::clone(&handler),
+                ));
+            }
+        });
+        Self {
+            addr: closed_port(),
+            socket: Some(path.to_owned()),
+            seen,
+            task,
+        }
     }
 
     /// An upstream answering `200 ok` to everything.
@@ -276,12 +282,47 @@ impl Upstream {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        match &self.socket {
+            Some(path) => format!("unix:{}", path.display()),
+            None => format!("http://{}", self.addr),
+        }
     }
 
     pub fn seen(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
+}
+
+/// Serves one upstream connection: records each request, answers with `handler`.
+async fn serve_upstream<S>(stream: S, record: Arc<Mutex<Vec<Seen>>>, handler: Handler)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let record = Arc::clone(&record);
+        let handler = Arc::clone(&handler);
+        async move {
+            let (parts, body) = request.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            let seen = Seen {
+                method: parts.method.to_string(),
+                target: parts.uri.to_string(),
+                headers: parts.headers,
+                body,
+            };
+            let response = handler(&seen);
+            record.lock().unwrap().push(seen);
+            Ok::<_, Infallible>(response)
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades()
+        .await;
 }
 
 impl Drop for Upstream {

@@ -79,6 +79,32 @@ async fn a_unix_upstream_gets_allowed_requests_and_never_refused_ones() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_socket_other_users_can_reach_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = socket_dir();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = dir.join("open.sock");
+    let upstream = Upstream::start_unix(Arc::new(|_| Response::new(Full::from("ok"))), &path).await;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let open = Crossguard::proxy(&["--upstream", &upstream.url()]);
+    let warning = open.wait_stderr("crossguard: warning: ");
+    assert!(
+        warning.contains(&format!(
+            "crossguard: warning: {} (mode 777, in a directory of mode 755) can be connected to by other users, around the guard; make it 0600 or put it in a 0700 directory",
+            path.display()
+        )),
+        "{warning}"
+    );
+    drop(open);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let closed = Crossguard::proxy(&["--upstream", &upstream.url()]);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert_eq!(closed.stderr(), "", "no warning for a 0600 socket");
+    drop(closed);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_missing_socket_file_is_a_502_naming_the_path() {
     let dir = socket_dir();
     let path = dir.join("absent.sock");

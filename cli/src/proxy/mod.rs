@@ -105,12 +105,35 @@ impl ProxyOptions {
 
 /// Runs the proxy until SIGINT/SIGTERM.
 pub(crate) fn run(args: &Proxy) -> u8 {
+    #[cfg(unix)]
+    if let upstream::Via::Unix(path) = args.upstream.via() {
+        if let Some(warning) = open_socket_warning(path) {
+            eprintln!("crossguard: warning: {warning}");
+        }
+    }
     serve_proxy(
         &args.options,
         args.upstream.clone(),
         args.listen,
         serve::Lifecycle::until_signal,
     )
+}
+
+/// What is wrong with a socket file other users can connect to, when it exists (connecting takes
+/// write permission on the file and search permission on its directory).
+#[cfg(unix)]
+fn open_socket_warning(path: &std::path::Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    let directory = path.parent()?;
+    let directory_mode = std::fs::metadata(directory).ok()?.permissions().mode() & 0o777;
+    (mode & 0o022 != 0 && directory_mode & 0o011 != 0).then(|| {
+        format!(
+            "{} (mode {mode:o}, in a directory of mode {directory_mode:o}) can be connected to by \
+             other users, around the guard; make it 0600 or put it in a 0700 directory",
+            path.display()
+        )
+    })
 }
 
 /// Serves the proxy to `upstream` on `listen` for as long as `lifecycle` says.

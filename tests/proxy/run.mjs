@@ -12,8 +12,9 @@
 // is bounded.
 //
 // Environment: as harness.mjs, plus DEMO_BIN (default target/release/examples/demo),
-// SYSTEM_PYTHON (a Python every user can run, with pip; default /usr/bin/python3) and
-// E2E_ONLY=demo|jupyter|vite|unix|egress|lifecycle (one group).
+// SYSTEM_PYTHON (a Python every user can run, with pip; default /usr/bin/python3), NOBODY_PYTHON
+// (one with jupyter_server and ipykernel that nobody can run; without it Jupyter runs as root only)
+// and E2E_ONLY=demo|jupyter|vite|unix|egress|lifecycle (one group).
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -31,6 +32,8 @@ import {
 const SUITE_TIMEOUT_MS = 600_000;
 const DEMO_BIN = process.env.DEMO_BIN || path.join(ROOT, 'target', 'release', 'examples', 'demo');
 const SYSTEM_PYTHON = process.env.SYSTEM_PYTHON || '/usr/bin/python3';
+// A Python with jupyter_server and ipykernel that nobody can run (root's may live under /root).
+const NOBODY_PYTHON = process.env.NOBODY_PYTHON || '';
 const NOBODY = 65534;
 const USERS = ['root', 'nobody'];
 
@@ -313,46 +316,48 @@ async function kernel42(context, origin) {
   }
 }
 
-async function jupyterScenarios(browser, attacker) {
+async function jupyterScenarios(browser, attacker, user) {
+  const python = user === 'nobody' ? NOBODY_PYTHON : PYTHON;
   const context = await browser.newContext();
   context.setDefaultTimeout(60_000);
   try {
-    // The control: the same Jupyter, not isolated, on a port the page aims at.
-    const controlDir = tempDir('crossguard-run-jupyter-control-');
-    const controlPort = await freePort();
-    const control = startProcess('jupyter-control', PYTHON, jupyterArgs(controlDir, controlPort), { cwd: controlDir, env: { ...process.env, ...jupyterEnv(tempDir('crossguard-run-jupyter-rt-')) } });
-    await waitFor('Jupyter (control) to answer', async () => {
-      if (control.exited) fail(`jupyter exited:\n${control.stderr.join('\n')}`);
-      try {
-        return (await request(controlPort, { path: '/api/status' })).status === 200;
-      } catch {
-        return false;
-      }
-    }, 60_000, 200);
-    const knownControl = JSON.parse((await request(controlPort, { method: 'POST', path: '/api/kernels', body: '{}', headers: { 'Content-Type': 'application/json' } })).body).id;
+    if (user === 'root') {
+      // The control: the same Jupyter, not isolated, on a port the page aims at.
+      const controlDir = tempDir('crossguard-run-jupyter-control-');
+      const controlPort = await freePort();
+      const control = startProcess('jupyter-control', PYTHON, jupyterArgs(controlDir, controlPort), { cwd: controlDir, env: { ...process.env, ...jupyterEnv(tempDir('crossguard-run-jupyter-rt-')) } });
+      await waitFor('Jupyter (control) to answer', async () => {
+        if (control.exited) fail(`jupyter exited:\n${control.stderr.join('\n')}`);
+        try {
+          return (await request(controlPort, { path: '/api/status' })).status === 200;
+        } catch {
+          return false;
+        }
+      }, 60_000, 200);
+      const knownControl = JSON.parse((await request(controlPort, { method: 'POST', path: '/api/kernels', body: '{}', headers: { 'Content-Type': 'application/json' } })).body).id;
+      await scenario('jupyter control: not isolated, the cross-site page creates files and runs code over /channels', async () => {
+        const result = await attack(context, attacker, 'attack.html', `target=localhost:${controlPort}&tag=control&kernel=${knownControl}`);
+        assertEqual(result.put, 201, 'CORS PUT /api/contents status');
+        assertEqual(result.ws, 'ran:ok', 'kernel WebSocket');
+        assert(fs.existsSync(path.join(controlDir, 'control-put.txt')), 'control-put.txt created');
+      });
+      await stopProcess(control);
+    }
 
-    const rootDir = tempDir('crossguard-run-jupyter-root-');
+    const rootDir = ownedDir(user, 'crossguard-run-jupyter-root-');
     const port = await freePort();
-    const run = await startRun('run-jupyter', 'root', { port, command: [PYTHON, ...jupyterArgs(rootDir, port)], env: jupyterEnv(tempDir('crossguard-run-jupyter-rt-')), cwd: rootDir });
+    const run = await startRun(`run-jupyter-${user}`, user, { port, command: [python, ...jupyterArgs(rootDir, port)], env: jupyterEnv(ownedDir(user, 'crossguard-run-jupyter-rt-')), cwd: rootDir });
 
-    const awayDir = tempDir('crossguard-run-jupyter-away-');
+    const awayDir = ownedDir(user, 'crossguard-run-jupyter-away-');
     const appPort = await freePort();
     const listenPort = await freePort();
-    const away = await startRun('run-jupyter-away', 'root', { port: appPort, listen: `127.0.0.1:${listenPort}`, command: [PYTHON, ...jupyterArgs(awayDir, appPort)], env: jupyterEnv(tempDir('crossguard-run-jupyter-rt-')), cwd: awayDir });
+    const away = await startRun(`run-jupyter-away-${user}`, user, { port: appPort, listen: `127.0.0.1:${listenPort}`, command: [python, ...jupyterArgs(awayDir, appPort)], env: jupyterEnv(ownedDir(user, 'crossguard-run-jupyter-rt-')), cwd: awayDir });
 
-    await scenario('jupyter control: not isolated, the cross-site page creates files and runs code over /channels', async () => {
-      const result = await attack(context, attacker, 'attack.html', `target=localhost:${controlPort}&tag=control&kernel=${knownControl}`);
-      assertEqual(result.put, 201, 'CORS PUT /api/contents status');
-      assertEqual(result.ws, 'ran:ok', 'kernel WebSocket');
-      assert(fs.existsSync(path.join(controlDir, 'control-put.txt')), 'control-put.txt created');
-    });
-    await stopProcess(control);
-
-    await scenario('jupyter run: at its usual URL a same-origin page starts a kernel and reads 42 over its WebSocket', async () => {
+    await scenario(`jupyter ${user}: at its usual URL a same-origin page starts a kernel and reads 42 over its WebSocket`, async () => {
       await kernel42(context, `http://localhost:${port}`);
     });
 
-    await scenario('jupyter run: the cross-site page at the usual URL creates nothing, runs nothing; a DNS-rebinding Host gets 403', async () => {
+    await scenario(`jupyter ${user}: the cross-site page at the usual URL creates nothing, runs nothing; a DNS-rebinding Host gets 403`, async () => {
       const before = listDir(rootDir);
       const result = await attack(context, attacker, 'attack.html', `target=localhost:${port}&tag=run&kernel=none`);
       assertEqual([result.put, result.ws], ['blocked', 'error'], 'CORS PUT and kernel WebSocket');
@@ -362,7 +367,7 @@ async function jupyterScenarios(browser, attacker) {
       checkIsolated(findProcess(rootDir), run.proc.pid, port);
     });
 
-    await scenario("jupyter run --listen elsewhere: the control attack aimed at the app's own port gets no connection", async () => {
+    await scenario(`jupyter ${user} --listen elsewhere: the control attack aimed at the app's own port gets no connection`, async () => {
       const before = listDir(awayDir);
       const result = await attack(context, attacker, 'attack.html', `target=localhost:${appPort}&tag=away&kernel=none`);
       assertEqual([result.put, result.post, result.ws], ['blocked', 'blocked', 'error'], 'PUT, no-cors POST and WebSocket');
@@ -573,7 +578,12 @@ async function main() {
     if (!ONLY || ONLY === 'lifecycle') for (const user of USERS) await lifecycleScenarios(user);
     if (!ONLY || ONLY === 'demo') for (const user of USERS) await demoScenarios(browser, attacker, user);
     if (!ONLY || ONLY === 'vite') for (const user of USERS) await viteScenarios(browser, attacker, user);
-    if (!ONLY || ONLY === 'jupyter') await jupyterScenarios(browser, attacker);
+    if (!ONLY || ONLY === 'jupyter') {
+      for (const user of USERS) {
+        if (user === 'nobody' && !NOBODY_PYTHON) console.log('# jupyter as nobody skipped: NOBODY_PYTHON is not set');
+        else await jupyterScenarios(browser, attacker, user);
+      }
+    }
     if (!ONLY || ONLY === 'unix') await unixScenarios(browser);
     if (!ONLY || ONLY === 'egress') for (const user of USERS) await egressScenarios(user);
   } finally {

@@ -40,12 +40,7 @@ pub(super) fn isolate(command: &mut Command, control: OwnedFd) {
             write_file("/proc/self/uid_map", uid_map.as_bytes())?;
             write_file("/proc/self/gid_map", gid_map.as_bytes())?;
         }
-        rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
-        // The parent may have died before the line above: then nothing would kill the child.
-        if rustix::process::getppid() != Some(parent) {
-            return Err(io::Error::from_raw_os_error(libc_esrch()));
-        }
-        Ok(())
+        die_with(parent)
     };
     // SAFETY: `setup` only makes system calls (no allocation, no lock): it is safe between
     // `fork` and `exec` in a multi-threaded process.
@@ -57,22 +52,23 @@ pub(super) fn isolate(command: &mut Command, control: OwnedFd) {
 /// Makes `command` die when the thread that spawns it ends (the helper's main thread).
 pub(super) fn die_with_parent(command: &mut Command) {
     let parent = rustix::process::getpid();
-    let setup = move || -> io::Result<()> {
-        rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
-        if rustix::process::getppid() != Some(parent) {
-            return Err(io::Error::from_raw_os_error(libc_esrch()));
-        }
-        Ok(())
-    };
+    let setup = move || die_with(parent);
     // SAFETY: as in `isolate`, only system calls between `fork` and `exec`.
     unsafe {
         command.pre_exec(setup);
     }
 }
 
-/// `ESRCH`, the error of a parent that is gone.
-fn libc_esrch() -> i32 {
-    rustix::io::Errno::SRCH.raw_os_error()
+/// Between `fork` and `exec`: SIGKILL when the spawning thread of `parent` ends. The parent may
+/// have died before this call; then nothing would kill the child, which gives up (`ESRCH`).
+fn die_with(parent: Pid) -> io::Result<()> {
+    rustix::process::set_parent_process_death_signal(Some(Signal::KILL))?;
+    if rustix::process::getppid() != Some(parent) {
+        return Err(io::Error::from_raw_os_error(
+            rustix::io::Errno::SRCH.raw_os_error(),
+        ));
+    }
+    Ok(())
 }
 
 /// Writes `data` to the file at `path` in one `write` (as `/proc/self/uid_map` requires).

@@ -89,19 +89,6 @@ fn pair_of<'py>(item: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, Bound<
     ))
 }
 
-/// OWS around a field value is not part of it (RFC 9110 §5.5), as every HTTP parser strips it.
-fn trim_ows(value: &[u8]) -> &[u8] {
-    let start = value
-        .iter()
-        .position(|&b| b != b' ' && b != b'\t')
-        .unwrap_or(value.len());
-    let end = value
-        .iter()
-        .rposition(|&b| b != b' ' && b != b'\t')
-        .map_or(start, |last| last + 1);
-    value.get(start..end).unwrap_or_default()
-}
-
 fn version_of(text: &str) -> Option<Version> {
     match text.strip_prefix("HTTP/").unwrap_or(text) {
         "0.9" => Some(Version::HTTP_09),
@@ -145,9 +132,8 @@ impl Head {
                 malformed = Some(Malformed::Value);
                 continue;
             };
-            let value = trim_ows(&value);
             if name.as_ref() == b":protocol" {
-                match (protocol.is_some(), std::str::from_utf8(value)) {
+                match (protocol.is_some(), std::str::from_utf8(&value)) {
                     (false, Ok(text)) => protocol = Some(text.to_owned()),
                     _ => malformed = Some(Malformed::Name),
                 }
@@ -155,7 +141,7 @@ impl Head {
             }
             match (
                 HeaderName::from_bytes(&name),
-                HeaderValue::from_bytes(value),
+                HeaderValue::from_bytes(&value),
             ) {
                 (Ok(name), Ok(value)) => {
                     map.append(name, value);

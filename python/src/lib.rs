@@ -182,6 +182,12 @@ impl Policy {
         crossguard_cli::head_report(&self.policy, &head.to_raw()).map_err(PyValueError::new_err)
     }
 
+    /// The library's `Debug` form of the policy: every setting, as the Rust side prints it (for
+    /// bug reports, and for the tests that replay the Rust table rows).
+    fn _library_debug(&self) -> String {
+        format!("{:?}", self.policy)
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "Policy(preset={:?}, report_only={})",

@@ -168,6 +168,31 @@ def mcp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield server
 
 
+@pytest.fixture(scope="module")
+def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    port = free_port()
+    work = tmp_path_factory.mktemp("jupyter")
+    root, runtime = work / "root", work / "runtime"
+    root.mkdir()
+    runtime.mkdir()
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(runtime),
+        "JUPYTER_CONFIG_DIR": str(runtime),
+        "JUPYTER_DATA_DIR": str(runtime),
+        "JUPYTER_PLATFORM_DIRS": "1",
+    }
+    command = [
+        sys.executable, "-m", "jupyter_server", "--allow-root", "--no-browser",
+        "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
+        f"--ServerApp.root_dir={root}", "--IdentityProvider.token=", "--ServerApp.password=",
+        "--ServerApp.disable_check_xsrf=True", "--ServerApp.allow_origin=*",
+        "--ServerApp.jpserver_extensions={'crossguard.jupyter': True}",
+    ]  # fmt: skip
+    with running(command, port, work / "jupyter.log", env=env, cwd=root, seconds=90) as server:
+        yield server
+
+
 def exchange(
     port: int, method: str, target: str, headers: Sequence[tuple[str, str]], body: bytes = b""
 ) -> tuple[int, list[tuple[str, str]], bytes]:

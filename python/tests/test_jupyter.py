@@ -6,40 +6,12 @@ stands between a page and the kernel."""
 from __future__ import annotations
 
 import json
-import os
-import sys
 import uuid
-from typing import Iterator
 
 import pytest
-from conftest import Server, exchange, field, free_port, running
+from conftest import Server, exchange, field
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
-
-
-@pytest.fixture(scope="module")
-def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    port = free_port()
-    work = tmp_path_factory.mktemp("jupyter")
-    root, runtime = work / "root", work / "runtime"
-    root.mkdir()
-    runtime.mkdir()
-    env = {
-        **os.environ,
-        "JUPYTER_RUNTIME_DIR": str(runtime),
-        "JUPYTER_CONFIG_DIR": str(runtime),
-        "JUPYTER_DATA_DIR": str(runtime),
-        "JUPYTER_PLATFORM_DIRS": "1",
-    }
-    command = [
-        sys.executable, "-m", "jupyter_server", "--allow-root", "--no-browser",
-        "--ip=127.0.0.1", f"--port={port}", "--port-retries=0",
-        f"--ServerApp.root_dir={root}", "--IdentityProvider.token=", "--ServerApp.password=",
-        "--ServerApp.disable_check_xsrf=True", "--ServerApp.allow_origin=*",
-        "--ServerApp.jpserver_extensions={'crossguard.jupyter': True}",
-    ]  # fmt: skip
-    with running(command, port, work / "jupyter.log", env=env, cwd=root, seconds=90) as server:
-        yield server
 
 
 def _same_origin(port: int) -> list[tuple[str, str]]:

@@ -40,6 +40,9 @@ class Verdict:
     def headers(self) -> list[Tuple[str, str]]:
         """The fields to send: a refusal's, a handshake's answer's, or the ones the guard adds."""
     @property
+    def raw_headers(self) -> list[Tuple[bytes, bytes]]:
+        """The same fields as ``(bytes, bytes)`` pairs, as ASGI servers take them."""
+    @property
     def body(self) -> Optional[str]:
         """A refusal's ``text/plain`` body (``crossguard: <reason>\\n``)."""
 

@@ -52,10 +52,6 @@ def check_scope(policy: Policy, scope: Scope) -> Verdict:
     return policy.check(scope.get("method", "GET"), _target(scope), headers, version)
 
 
-def _encoded(pairs: list[tuple[str, str]]) -> list[tuple[bytes, bytes]]:
-    return [(name.encode("latin-1"), value.encode("latin-1")) for name, value in pairs]
-
-
 class CrossGuard:
     """ASGI middleware that refuses cross-site requests before ``app`` sees them.
 
@@ -82,28 +78,34 @@ class CrossGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Judge the scope, then refuse it or run the app."""
         kind = scope["type"]
-        if kind != "http" and kind != "websocket":
-            await self.app(scope, receive, send)
-            return
-        verdict = check_scope(self.policy, scope)
-        if not verdict.allowed:
-            if kind == "http":
-                await _refuse_http(verdict, send)
-            else:
-                await _refuse_websocket(verdict, scope, receive, send)
-            return
         if kind == "http":
-            added = verdict.headers
+            path = scope.get("raw_path") or _target(scope)
+            query = scope.get("query_string")
+            verdict = self.policy.check(
+                scope["method"],
+                path + b"?" + query if query else path,
+                scope["headers"],
+                scope.get("http_version", "1.1"),
+            )
+            if not verdict.allowed:
+                await _refuse_http(verdict, send)
+                return
+            added = verdict.raw_headers
             if added:
-                send = _adding(send, _encoded(added))
-        elif verdict.protocol is not None:
-            send = _agreeing(send, verdict.protocol)
+                send = _adding(send, added)
+        elif kind == "websocket":
+            verdict = check_scope(self.policy, scope)
+            if not verdict.allowed:
+                await _refuse_websocket(verdict, scope, receive, send)
+                return
+            if verdict.protocol is not None:
+                send = _agreeing(send, verdict.protocol)
         await self.app(scope, receive, send)
 
 
 def _refusal(verdict: Verdict) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     body = (verdict.body or "").encode("ascii")
-    headers = _encoded(verdict.headers)
+    headers = verdict.raw_headers
     headers.append((b"content-length", str(len(body)).encode("ascii")))
     return verdict.status or 400, headers, body
 

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use bytes::BytesMut;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -73,20 +74,75 @@ fn bytes_of<'a>(value: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Option<Cow<
     )))
 }
 
-/// The two items of a header pair (a tuple or a list of two).
-fn pair_of<'py>(item: &Bound<'py, PyAny>) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyAny>)> {
+/// Calls `visit` with the two items of a header pair (a tuple or a list of two), borrowed.
+fn with_pair<R>(
+    item: &Bound<'_, PyAny>,
+    visit: impl FnOnce(&Bound<'_, PyAny>, &Bound<'_, PyAny>) -> PyResult<R>,
+) -> PyResult<R> {
     if let Ok(tuple) = item.cast::<PyTuple>() {
         if tuple.len() == 2 {
-            return Ok((tuple.get_item(0)?, tuple.get_item(1)?));
+            let name = tuple.get_borrowed_item(0)?;
+            let value = tuple.get_borrowed_item(1)?;
+            return visit(&name, &value);
         }
     } else if let Ok(list) = item.cast::<PyList>() {
         if list.len() == 2 {
-            return Ok((list.get_item(0)?, list.get_item(1)?));
+            return visit(&list.get_item(0)?, &list.get_item(1)?);
         }
     }
     Err(PyTypeError::new_err(
         "each header must be a (name, value) pair",
     ))
+}
+
+/// The header fields being read.
+struct Fields {
+    map: HeaderMap,
+    /// The values' bytes, one allocation shared by every value (not one each).
+    values: BytesMut,
+    protocol: Option<String>,
+    malformed: Option<Malformed>,
+}
+
+impl Fields {
+    /// Adds one `(name, value)` pair; the first problem is kept, and the types of the rest are
+    /// still checked.
+    fn add(&mut self, item: &Bound<'_, PyAny>) -> PyResult<()> {
+        with_pair(item, |name, value| {
+            let name = bytes_of(name, "a header name")?;
+            let value = bytes_of(value, "a header value")?;
+            if self.malformed.is_some() {
+                return Ok(());
+            }
+            let (Some(name), Some(value)) = (name, value) else {
+                self.malformed = Some(Malformed::Value);
+                return Ok(());
+            };
+            if name.first() == Some(&b':') {
+                match (
+                    name.as_ref() == b":protocol" && self.protocol.is_none(),
+                    std::str::from_utf8(&value),
+                ) {
+                    (true, Ok(text)) => self.protocol = Some(text.to_owned()),
+                    _ => self.malformed = Some(Malformed::Name),
+                }
+                return Ok(());
+            }
+            self.values.extend_from_slice(&value);
+            let value = self.values.split().freeze();
+            match (
+                HeaderName::from_bytes(&name),
+                HeaderValue::from_maybe_shared(value),
+            ) {
+                (Ok(name), Ok(value)) => {
+                    self.map.append(name, value);
+                }
+                (Err(_), _) => self.malformed = Some(Malformed::Name),
+                (_, Err(_)) => self.malformed = Some(Malformed::Value),
+            }
+            Ok(())
+        })
+    }
 }
 
 fn version_of(text: &str) -> Option<Version> {
@@ -110,46 +166,36 @@ impl Head {
         http_version: &str,
     ) -> PyResult<Result<Self, Malformed>> {
         // Bounded before anything is read: a sized collection says how many it holds.
-        if headers.len().is_ok_and(|len| len > MAX_FIELDS) {
+        let len = headers.len().ok();
+        if len.is_some_and(|len| len > MAX_FIELDS) {
             return Ok(Err(Malformed::TooManyFields));
         }
         let method = bytes_of(method, "method")?;
         let target = bytes_of(target, "target")?;
-        let mut map = HeaderMap::new();
-        let mut protocol = None;
-        let mut malformed = None;
-        for (count, item) in headers.try_iter()?.enumerate() {
-            if count >= MAX_FIELDS {
-                return Ok(Err(Malformed::TooManyFields));
+        let mut fields = Fields {
+            map: HeaderMap::with_capacity(len.unwrap_or(0)),
+            values: BytesMut::with_capacity(2048),
+            protocol: None,
+            malformed: None,
+        };
+        if let Ok(list) = headers.cast::<PyList>() {
+            for item in list.iter().take(MAX_FIELDS) {
+                fields.add(&item)?;
             }
-            let (name, value) = pair_of(&item?)?;
-            let name = bytes_of(&name, "a header name")?;
-            let value = bytes_of(&value, "a header value")?;
-            if malformed.is_some() {
-                continue; // the types of the rest are still checked
-            }
-            let (Some(name), Some(value)) = (name, value) else {
-                malformed = Some(Malformed::Value);
-                continue;
-            };
-            if name.as_ref() == b":protocol" {
-                match (protocol.is_some(), std::str::from_utf8(&value)) {
-                    (false, Ok(text)) => protocol = Some(text.to_owned()),
-                    _ => malformed = Some(Malformed::Name),
+        } else {
+            for (count, item) in headers.try_iter()?.enumerate() {
+                if count >= MAX_FIELDS {
+                    return Ok(Err(Malformed::TooManyFields));
                 }
-                continue;
-            }
-            match (
-                HeaderName::from_bytes(&name),
-                HeaderValue::from_bytes(&value),
-            ) {
-                (Ok(name), Ok(value)) => {
-                    map.append(name, value);
-                }
-                (Err(_), _) => malformed = Some(Malformed::Name),
-                (_, Err(_)) => malformed = Some(Malformed::Value),
+                fields.add(&item?)?;
             }
         }
+        let Fields {
+            map,
+            protocol,
+            malformed,
+            ..
+        } = fields;
         if let Some(why) = malformed {
             return Ok(Err(why));
         }

@@ -3,6 +3,7 @@
 use crossguard::{Rejection, RequestHead, websocket};
 use http::HeaderMap;
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
 use crate::convert::Head;
 
@@ -42,19 +43,10 @@ pub(crate) struct Verdict {
     protocol: Option<String>,
     #[pyo3(get)]
     extensions: Option<String>,
-    #[pyo3(get)]
-    headers: Vec<(String, String)>,
+    /// Kept as the library gives them; made into Python pairs only when read.
+    headers: HeaderMap,
     #[pyo3(get)]
     body: Option<&'static str>,
-}
-
-fn pairs(headers: &HeaderMap, into: &mut Vec<(String, String)>) {
-    into.extend(headers.iter().map(|(name, value)| {
-        (
-            name.as_str().to_owned(),
-            String::from_utf8_lossy(value.as_bytes()).into_owned(),
-        )
-    }));
 }
 
 impl Verdict {
@@ -66,14 +58,11 @@ impl Verdict {
         match policy.check(&request) {
             Err(rejection) => Self::refusal(policy, rejection, is_handshake),
             Ok(verdict) => {
-                let mut headers = Vec::new();
-                let mut added = HeaderMap::new();
-                policy.add_response_headers(&verdict, &mut added);
                 let handshake = verdict.handshake();
-                if let Some(handshake) = handshake {
-                    pairs(&handshake.response_headers(), &mut headers);
-                }
-                pairs(&added, &mut headers);
+                // A handshake's answer fields, then what the guard adds (as the command lists
+                // them).
+                let mut headers = handshake.map_or_else(HeaderMap::new, |h| h.response_headers());
+                policy.add_response_headers(&verdict, &mut headers);
                 Self {
                     allowed: true,
                     status: handshake.map(|h| h.status().as_u16()),
@@ -98,20 +87,20 @@ impl Verdict {
 
     /// The library's refusal response for `rejection`, as fields.
     fn refusal(policy: &crossguard::Policy, rejection: Rejection, websocket: bool) -> Self {
-        let response = policy.rejection_response::<&'static str>(rejection);
-        let mut headers = Vec::new();
-        pairs(response.headers(), &mut headers);
+        let (parts, body) = policy
+            .rejection_response::<&'static str>(rejection)
+            .into_parts();
         Self {
             allowed: false,
-            status: Some(response.status().as_u16()),
+            status: Some(parts.status.as_u16()),
             reason: Some(rejection.reason()),
             rule: rejection.rule().as_str(),
             websocket,
             accept: None,
             protocol: None,
             extensions: None,
-            headers,
-            body: Some(*response.body()),
+            headers: parts.headers,
+            body: Some(body),
         }
     }
 
@@ -128,6 +117,34 @@ impl Verdict {
 
 #[pymethods]
 impl Verdict {
+    /// The fields to send, as `(name, value)` pairs, names lower-case.
+    #[getter]
+    fn headers(&self) -> Vec<(&str, String)> {
+        self.headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect()
+    }
+
+    /// The same fields as `(bytes, bytes)` pairs, as ASGI servers take them.
+    #[getter]
+    fn raw_headers<'py>(&self, py: Python<'py>) -> Vec<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
+        self.headers
+            .iter()
+            .map(|(name, value)| {
+                (
+                    PyBytes::new(py, name.as_str().as_bytes()),
+                    PyBytes::new(py, value.as_bytes()),
+                )
+            })
+            .collect()
+    }
+
     fn __repr__(&self) -> String {
         let python = |b: bool| if b { "True" } else { "False" };
         format!(

@@ -2,10 +2,10 @@
 //!
 //! It decides nothing itself: a [`Policy`] is built by the command's own option parser
 //! ([`crossguard_cli::PolicyArgs`]), so each keyword means what the option of the same name
-//! means; [`Policy::check`] hands the request to the library's `Policy::check` and reports the
-//! library's verdict, and refusals are the library's `Policy::rejection_response`; `check_head`
-//! and `explain` are the command's `check --json` and `check` reports. [`main`] runs the
-//! `crossguard` command itself.
+//! means; its `check` hands the request to the library's [`crossguard::Policy::check`] and
+//! reports the library's verdict, and refusals are the library's
+//! [`crossguard::Policy::rejection_response`]; `check_head` and `explain` are the command's
+//! `check --json` and `check` reports. The module's `main` runs the `crossguard` command itself.
 
 mod convert;
 mod verdict;

@@ -31,7 +31,9 @@ echo "== maturin build --release"
 echo "== the Rust table rows, written for pytest"
 # The same build as scripts/test.sh's `cargo test --workspace --all-features --locked`.
 CROSSGUARD_TABLE_ROWS="$work/rows.jsonl" timeout 1200 \
-    cargo test --workspace --all-features --locked --test tests --quiet >/dev/null
+    cargo test --workspace --all-features --locked --test tests >"$work/rows.log" 2>&1 ||
+    { tail -n 60 "$work/rows.log"; exit 1; }
+echo "$(wc -l <"$work/rows.jsonl") rows"
 
 echo "== pytest"
 export CROSSGUARD_TABLE_ROWS="$work/rows.jsonl" PYTHONDONTWRITEBYTECODE=1

@@ -8,6 +8,7 @@ as the ``crossguard`` command, which this package also installs.
 - :mod:`crossguard.asgi` guards ASGI apps (Starlette, FastAPI, Gradio, the MCP SDK's apps).
 - :mod:`crossguard.aiohttp` guards aiohttp apps (ComfyUI).
 - :mod:`crossguard.jupyter` is a Jupyter Server extension.
+- :mod:`crossguard.comfyui` is installed by a ComfyUI custom node.
 """
 
 from crossguard._native import MAX_HEADER_FIELDS, ConfigError, Policy, Verdict

@@ -36,14 +36,18 @@ pub(crate) enum Malformed {
 
 impl fmt::Display for Malformed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Method => "the method is not a token",
-            Self::Target => "the request target is malformed",
-            Self::Version => "the HTTP version is none of 1.0, 1.1, 2, 3",
-            Self::Name => "a header name is malformed",
-            Self::Value => "a header value has control characters or is not valid text",
-            Self::TooManyFields => "the request has more than 1000 header fields",
-        })
+        match self {
+            Self::Method => f.write_str("the method is not a token"),
+            Self::Target => f.write_str("the request target is malformed"),
+            Self::Version => f.write_str("the HTTP version is none of 1.0, 1.1, 2, 3"),
+            Self::Name => f.write_str("a header name is malformed"),
+            Self::Value => {
+                f.write_str("a header value has control characters or is not valid text")
+            }
+            Self::TooManyFields => {
+                write!(f, "the request has more than {MAX_FIELDS} header fields")
+            }
+        }
     }
 }
 

@@ -283,6 +283,8 @@ def test_explain_is_the_commands_report() -> None:
     assert "verdict: REJECTED 403 cross_site_request by rule sec_fetch_site" in report
     with pytest.raises(ValueError, match="header name"):
         Policy().explain("GET", "/", [(b"bad name", b"x")])
+    with pytest.raises(ValueError, match="more than 1000 header fields"):
+        Policy().explain("GET", "/", [HOST] * 1001)
 
 
 def test_module_main_runs_the_command(capsys: pytest.CaptureFixture) -> None:

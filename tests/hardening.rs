@@ -33,9 +33,7 @@ fn head(method: &str, uri: &str, version: Version, fields: &[(&str, &str)]) -> R
 }
 
 fn decide(policy: &Policy, request: &Request<()>) -> Result<Rule, Rejection> {
-    policy
-        .check(&RequestHead::from_request(request))
-        .map(|v| v.rule())
+    crate::support::decide(policy, request)
 }
 
 const H11: Version = Version::HTTP_11;

@@ -113,7 +113,7 @@ fn policy_table() {
         HANDSHAKE_ROWS,
         |(source, method, version, remove, set, want)| {
             let request = sample_handshake(method.clone(), *version, remove, set);
-            match (policy.check(&RequestHead::from_request(&request)), want) {
+            match (crate::support::check(&policy, &request), want) {
                 (Ok(verdict), Ok(())) => {
                     assert_eq!(verdict.rule(), Rule::NonBrowser, "{source}");
                     assert_eq!(verdict.reported(), None, "{source}");
@@ -617,7 +617,7 @@ fn origin_rule_table() {
     ];
     check_rows(rows, |(source, policy, extra, want)| {
         let request = local_handshake(extra);
-        match (policy.check(&RequestHead::from_request(&request)), want) {
+        match (crate::support::check(policy, &request), want) {
             (Ok(verdict), Ok(rule)) => {
                 assert_eq!(verdict.rule(), *rule, "{source}");
                 assert_eq!(verdict.reported(), None, "{source}");
@@ -655,9 +655,7 @@ fn report_only_table() {
     ];
     check_rows(rows, |(source, extra, rule, reported, has_handshake)| {
         let request = local_handshake(extra);
-        let verdict = report_only
-            .check(&RequestHead::from_request(&request))
-            .expect(source);
+        let verdict = crate::support::check(&report_only, &request).expect(source);
         assert_eq!(verdict.rule(), *rule, "{source}");
         assert_eq!(verdict.reported(), *reported, "{source}");
         assert_eq!(verdict.handshake().is_some(), *has_handshake, "{source}");

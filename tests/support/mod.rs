@@ -12,10 +12,13 @@
     clippy::panic
 )]
 
+use std::cell::RefCell;
+use std::io::Write as _;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Mutex;
 
 use crossguard::websocket::{DeflateConfig, DeflateParams, negotiate_deflate};
-use crossguard::{Policy, Rejection, RequestHead, Rule};
+use crossguard::{Policy, Rejection, RequestHead, Rule, Verdict};
 use http::{HeaderName, HeaderValue, Method, Request, Version};
 
 // ---------------------------------------------------------------------------------------------
@@ -51,7 +54,10 @@ pub fn check_rows<R: Row>(rows: &[R], mut check: impl FnMut(&R)) {
     let mut failed = Vec::new();
     for row in rows {
         assert!(!row.source().trim().is_empty(), "a row without its source");
-        if catch_unwind(AssertUnwindSafe(|| check(row))).is_err() {
+        SOURCE.with(|source| *source.borrow_mut() = Some(row.source().to_owned()));
+        let passed = catch_unwind(AssertUnwindSafe(|| check(row))).is_ok();
+        SOURCE.with(|source| *source.borrow_mut() = None);
+        if !passed {
             failed.push(row.source());
         }
     }
@@ -255,9 +261,98 @@ pub fn with_version(mut req: Request<()>, version: Version) -> Request<()> {
 
 /// The rule that allowed, or the rejection.
 pub fn decide(policy: &Policy, req: &Request<()>) -> Decision {
-    policy
-        .check(&RequestHead::from_request(req))
-        .map(|verdict| verdict.rule())
+    check(policy, req).map(|verdict| verdict.rule())
+}
+
+/// `policy.check(req)`, written to the row file (see [`ROWS_ENV`]) when one is named.
+pub fn check(policy: &Policy, req: &Request<()>) -> Result<Verdict, Rejection> {
+    let head = RequestHead::from_request(req);
+    let result = policy.check(&head);
+    if let Some(file) = ROWS.get_or_init(open_rows).as_ref() {
+        let line = row_json(policy, &head, &result);
+        let mut file = file.lock().unwrap();
+        writeln!(file, "{line}").unwrap();
+    }
+    result
+}
+
+// ---------------------------------------------------------------------------------------------
+// The row file: every decision the tables check, for other surfaces to replay
+// ---------------------------------------------------------------------------------------------
+
+/// Names a file to which [`check`] appends one JSON object per decision, with the source of the
+/// table row being checked: the policy (its `Debug` form), the request (method, target, HTTP
+/// version, `:protocol`, field lines with values as Latin-1 text, so any byte is kept) and the
+/// library's verdict. The Python package's tests replay these rows (`python/tests/`).
+pub const ROWS_ENV: &str = "CROSSGUARD_TABLE_ROWS";
+
+static ROWS: std::sync::OnceLock<Option<Mutex<std::fs::File>>> = std::sync::OnceLock::new();
+
+thread_local! {
+    /// The source of the row [`check_rows`] is checking on this thread.
+    static SOURCE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+fn open_rows() -> Option<Mutex<std::fs::File>> {
+    let path = std::env::var_os(ROWS_ENV)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    Some(Mutex::new(file))
+}
+
+fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+fn row_json(
+    policy: &Policy,
+    head: &RequestHead<'_>,
+    result: &Result<Verdict, Rejection>,
+) -> serde_json::Value {
+    let version = match head.version() {
+        Version::HTTP_09 => "0.9",
+        Version::HTTP_10 => "1.0",
+        Version::HTTP_2 => "2",
+        Version::HTTP_3 => "3",
+        _ => "1.1",
+    };
+    let headers: Vec<_> = head
+        .headers()
+        .iter()
+        .map(|(name, value)| serde_json::json!([name.as_str(), latin1(value.as_bytes())]))
+        .collect();
+    let handshake = result.as_ref().ok().and_then(Verdict::handshake);
+    let (status, reason, rule) = match result {
+        Ok(verdict) => (
+            handshake.map(|h| h.status().as_u16()),
+            verdict.reported().map(|r| r.reason()),
+            verdict.rule(),
+        ),
+        Err(rejection) => (
+            Some(rejection.status().as_u16()),
+            Some(rejection.reason()),
+            rejection.rule(),
+        ),
+    };
+    serde_json::json!({
+        "source": SOURCE.with(|source| source.borrow().clone()),
+        "policy": format!("{policy:?}"),
+        "method": head.method().as_str(),
+        "target": head.uri().to_string(),
+        "version": version,
+        "protocol": head.protocol(),
+        "headers": headers,
+        "allowed": result.is_ok(),
+        "status": status,
+        "reason": reason,
+        "rule": rule.as_str(),
+        "accept": handshake.and_then(|h| h.accept()).map(|a| a.as_str().to_owned()),
+        "subprotocol": handshake.and_then(|h| h.protocol()),
+        "extensions": handshake.and_then(|h| h.deflate()).map(ToString::to_string),
+    })
 }
 
 /// Parses a raw request head as copied from a browser's developer tools (`Name: value` lines

@@ -1,0 +1,156 @@
+"""The guard as ASGI middleware, for Starlette, FastAPI, Gradio and the MCP SDK's apps.
+
+.. code-block:: python
+
+    from crossguard import Policy
+    from crossguard.asgi import CrossGuard
+
+    app = CrossGuard(app, Policy("local"))
+
+Every ``http`` and ``websocket`` scope is judged before the app sees it; other scopes
+(``lifespan``) pass through. A refused request never reaches the app.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, MutableMapping, Optional
+from urllib.parse import quote
+
+from crossguard._native import Policy, Verdict
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+_CORP = b"cross-origin-resource-policy"
+_H2_WEBSOCKET = (b":protocol", b"websocket")
+
+
+def _target(scope: Scope) -> bytes:
+    """The request target as sent: ``raw_path`` (else ``path`` re-encoded) and the query."""
+    path = scope.get("raw_path")
+    if not path:
+        path = quote(scope.get("path", "/"), safe="/:@!$&'()*+,;=-._~").encode("ascii")
+    query = scope.get("query_string", b"")
+    return path + b"?" + query if query else path
+
+
+def check_scope(policy: Policy, scope: Scope) -> Verdict:
+    """Judge an ``http`` or ``websocket`` scope with ``policy``.
+
+    A ``websocket`` scope is its opening handshake: a ``GET`` over HTTP/1.1, an extended
+    ``CONNECT`` (RFC 8441) over HTTP/2 and HTTP/3.
+    """
+    version = scope.get("http_version", "1.1")
+    headers = scope.get("headers", ())
+    if scope["type"] == "websocket":
+        if version in ("2", "3"):
+            return policy.check("CONNECT", _target(scope), [*headers, _H2_WEBSOCKET], version)
+        return policy.check("GET", _target(scope), headers, version)
+    return policy.check(scope.get("method", "GET"), _target(scope), headers, version)
+
+
+class CrossGuard:
+    """ASGI middleware that refuses cross-site requests before ``app`` sees them.
+
+    ``policy`` defaults to ``Policy()`` (the ``default`` preset); use ``Policy("local")`` for an
+    app on a loopback address (adds the loopback Host allowlist against DNS rebinding).
+
+    - A refused ``http`` request gets the guard's response: its status, ``text/plain`` body
+      ``crossguard: <reason>``, and fields (``Vary``, the ``426`` fields, ``Allow``).
+    - A refused ``websocket`` scope gets that same response as an HTTP denial when the server
+      supports the ``websocket.http.response`` extension (uvicorn does), else a close before
+      accept (the server answers ``403``).
+    - An allowed response gets the fields the guard adds (``Vary``; in the ``local`` preset
+      ``Cross-Origin-Resource-Policy: same-origin`` unless the app set its own).
+    - An allowed handshake: the server answers the ``101`` itself (the accept key is the same
+      function of the key). When the policy agreed a subprotocol (``protocols=``) and the app
+      accepts without naming one, the guard's choice is sent. ``permessage-deflate`` is
+      negotiated by the server's WebSocket implementation from the offer the guard validated.
+    """
+
+    def __init__(self, app: ASGIApp, policy: Optional[Policy] = None) -> None:
+        self.app = app
+        self.policy = policy if policy is not None else Policy()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Judge the scope, then refuse it or run the app."""
+        kind = scope["type"]
+        if kind == "http":
+            path = scope.get("raw_path") or _target(scope)
+            query = scope.get("query_string")
+            verdict = self.policy.check(
+                scope["method"],
+                path + b"?" + query if query else path,
+                scope["headers"],
+                scope.get("http_version", "1.1"),
+            )
+            if not verdict.allowed:
+                await _refuse_http(verdict, send)
+                return
+            added = verdict.raw_headers
+            if added:
+                send = _adding(send, added)
+        elif kind == "websocket":
+            verdict = check_scope(self.policy, scope)
+            if not verdict.allowed:
+                await _refuse_websocket(verdict, scope, receive, send)
+                return
+            if verdict.protocol is not None:
+                send = _agreeing(send, verdict.protocol)
+        await self.app(scope, receive, send)
+
+
+def _refusal(verdict: Verdict) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    body = (verdict.body or "").encode("ascii")
+    headers = verdict.raw_headers
+    headers.append((b"content-length", str(len(body)).encode("ascii")))
+    return verdict.status or 400, headers, body
+
+
+async def _refuse_http(verdict: Verdict, send: Send) -> None:
+    status, headers, body = _refusal(verdict)
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _refuse_websocket(verdict: Verdict, scope: Scope, receive: Receive, send: Send) -> None:
+    message = await receive()
+    if message.get("type") != "websocket.connect":
+        return  # the client went away before the handshake was answered
+    if "websocket.http.response" in (scope.get("extensions") or {}):
+        status, headers, body = _refusal(verdict)
+        await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
+        await send({"type": "websocket.http.response.body", "body": body})
+    else:
+        await send({"type": "websocket.close", "code": 1008})
+
+
+def _adding(send: Send, added: list[tuple[bytes, bytes]]) -> Send:
+    """``send``, adding the guard's fields to the response start."""
+
+    async def adding(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", ()))
+            has_corp = any(name.lower() == _CORP for name, _ in headers)
+            for name, value in added:
+                if name == _CORP and has_corp:
+                    continue
+                headers.append((name, value))
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return adding
+
+
+def _agreeing(send: Send, protocol: str) -> Send:
+    """``send``, naming the guard's agreed subprotocol on an accept that names none."""
+
+    async def agreeing(message: Message) -> None:
+        if message["type"] == "websocket.accept" and message.get("subprotocol") is None:
+            message = {**message, "subprotocol": protocol}
+        await send(message)
+
+    return agreeing

@@ -1,0 +1,279 @@
+//! Python values in, the `http` types the library reads out (and the command's JSON back).
+//!
+//! Request data from a server is untrusted: anything `http` cannot carry (a name outside the
+//! token grammar, a control character in a value, an unknown version, an unparsable target) is a
+//! [`Malformed`] head, which the caller refuses. The work is bounded before anything is built:
+//! more than [`MAX_FIELDS`] header fields are refused without reading them.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use bytes::BytesMut;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyBytes, PyDict, PyList, PyString, PyTuple};
+
+/// Most header fields a head may have: as many header lines as `crossguard check` reads.
+pub(crate) const MAX_FIELDS: usize = 1000;
+
+/// Why a head cannot be judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Malformed {
+    /// The method is not a token.
+    Method,
+    /// The target is not a request-target.
+    Target,
+    /// The HTTP version is none of `1.0`, `1.1`, `2`, `3`.
+    Version,
+    /// A header name outside the token grammar (or an unknown or repeated pseudo-header).
+    Name,
+    /// A header value with control characters, or text that is not valid Unicode.
+    Value,
+    /// More than [`MAX_FIELDS`] header fields.
+    TooManyFields,
+}
+
+impl fmt::Display for Malformed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Method => f.write_str("the method is not a token"),
+            Self::Target => f.write_str("the request target is malformed"),
+            Self::Version => f.write_str("the HTTP version is none of 1.0, 1.1, 2, 3"),
+            Self::Name => f.write_str("a header name is malformed"),
+            Self::Value => {
+                f.write_str("a header value has control characters or is not valid text")
+            }
+            Self::TooManyFields => {
+                write!(f, "the request has more than {MAX_FIELDS} header fields")
+            }
+        }
+    }
+}
+
+/// A request head, owned, as the library reads it.
+pub(crate) struct Head {
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+    pub(crate) version: Version,
+    pub(crate) headers: HeaderMap,
+    pub(crate) protocol: Option<String>,
+}
+
+/// The bytes of a `bytes` or `str` argument (`str` as UTF-8); `None` for a `str` that is not
+/// valid Unicode (lone surrogates). Any other type is the caller's mistake: a `TypeError`.
+fn bytes_of<'a>(value: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Option<Cow<'a, [u8]>>> {
+    if let Ok(bytes) = value.cast::<PyBytes>() {
+        return Ok(Some(Cow::Borrowed(bytes.as_bytes())));
+    }
+    if let Ok(text) = value.cast::<PyString>() {
+        return Ok(text
+            .to_cow()
+            .ok()
+            .map(|text| Cow::Owned(text.into_owned().into_bytes())));
+    }
+    Err(PyTypeError::new_err(format!(
+        "{what} must be bytes or str, not {}",
+        value.get_type().name()?
+    )))
+}
+
+/// Calls `visit` with the two items of a header pair (a tuple or a list of two), borrowed.
+fn with_pair<R>(
+    item: &Bound<'_, PyAny>,
+    visit: impl FnOnce(&Bound<'_, PyAny>, &Bound<'_, PyAny>) -> PyResult<R>,
+) -> PyResult<R> {
+    if let Ok(tuple) = item.cast::<PyTuple>() {
+        if tuple.len() == 2 {
+            let name = tuple.get_borrowed_item(0)?;
+            let value = tuple.get_borrowed_item(1)?;
+            return visit(&name, &value);
+        }
+    } else if let Ok(list) = item.cast::<PyList>() {
+        if list.len() == 2 {
+            return visit(&list.get_item(0)?, &list.get_item(1)?);
+        }
+    }
+    Err(PyTypeError::new_err(
+        "each header must be a (name, value) pair",
+    ))
+}
+
+/// The header fields being read.
+struct Fields {
+    map: HeaderMap,
+    /// The values' bytes, one allocation shared by every value (not one each).
+    values: BytesMut,
+    protocol: Option<String>,
+    malformed: Option<Malformed>,
+}
+
+impl Fields {
+    /// Adds one `(name, value)` pair; the first problem is kept, and the types of the rest are
+    /// still checked.
+    fn add(&mut self, item: &Bound<'_, PyAny>) -> PyResult<()> {
+        with_pair(item, |name, value| {
+            let name = bytes_of(name, "a header name")?;
+            let value = bytes_of(value, "a header value")?;
+            if self.malformed.is_some() {
+                return Ok(());
+            }
+            let (Some(name), Some(value)) = (name, value) else {
+                self.malformed = Some(Malformed::Value);
+                return Ok(());
+            };
+            if name.first() == Some(&b':') {
+                match (
+                    name.as_ref() == b":protocol" && self.protocol.is_none(),
+                    std::str::from_utf8(&value),
+                ) {
+                    (true, Ok(text)) => self.protocol = Some(text.to_owned()),
+                    _ => self.malformed = Some(Malformed::Name),
+                }
+                return Ok(());
+            }
+            self.values.extend_from_slice(&value);
+            let value = self.values.split().freeze();
+            match (
+                HeaderName::from_bytes(&name),
+                HeaderValue::from_maybe_shared(value),
+            ) {
+                (Ok(name), Ok(value)) => {
+                    self.map.append(name, value);
+                }
+                (Err(_), _) => self.malformed = Some(Malformed::Name),
+                (_, Err(_)) => self.malformed = Some(Malformed::Value),
+            }
+            Ok(())
+        })
+    }
+}
+
+fn version_of(text: &str) -> Option<Version> {
+    match text.strip_prefix("HTTP/").unwrap_or(text) {
+        "0.9" => Some(Version::HTTP_09),
+        "1.0" => Some(Version::HTTP_10),
+        "1.1" => Some(Version::HTTP_11),
+        "2" | "2.0" => Some(Version::HTTP_2),
+        "3" | "3.0" => Some(Version::HTTP_3),
+        _ => None,
+    }
+}
+
+impl Head {
+    /// Reads a head from Python values. The outer error is a wrong type (the caller's bug); the
+    /// inner one a head HTTP cannot carry (the client's doing, refused by the caller).
+    pub(crate) fn read(
+        method: &Bound<'_, PyAny>,
+        target: &Bound<'_, PyAny>,
+        headers: &Bound<'_, PyAny>,
+        http_version: &str,
+    ) -> PyResult<Result<Self, Malformed>> {
+        // Bounded before anything is read: a sized collection says how many it holds.
+        let len = headers.len().ok();
+        if len.is_some_and(|len| len > MAX_FIELDS) {
+            return Ok(Err(Malformed::TooManyFields));
+        }
+        let method = bytes_of(method, "method")?;
+        let target = bytes_of(target, "target")?;
+        let mut fields = Fields {
+            map: HeaderMap::with_capacity(len.unwrap_or(0)),
+            values: BytesMut::with_capacity(2048),
+            protocol: None,
+            malformed: None,
+        };
+        if let Ok(list) = headers.cast::<PyList>() {
+            for item in list.iter().take(MAX_FIELDS) {
+                fields.add(&item)?;
+            }
+        } else {
+            for (count, item) in headers.try_iter()?.enumerate() {
+                if count >= MAX_FIELDS {
+                    return Ok(Err(Malformed::TooManyFields));
+                }
+                fields.add(&item?)?;
+            }
+        }
+        let Fields {
+            map,
+            protocol,
+            malformed,
+            ..
+        } = fields;
+        if let Some(why) = malformed {
+            return Ok(Err(why));
+        }
+        let Some(method) = method.and_then(|m| Method::from_bytes(&m).ok()) else {
+            return Ok(Err(Malformed::Method));
+        };
+        let Some(uri) = target.and_then(|t| Uri::try_from(t.as_ref()).ok()) else {
+            return Ok(Err(Malformed::Target));
+        };
+        let Some(version) = version_of(http_version) else {
+            return Ok(Err(Malformed::Version));
+        };
+        Ok(Ok(Self {
+            method,
+            uri,
+            version,
+            headers: map,
+            protocol,
+        }))
+    }
+
+    /// The head as the raw bytes `crossguard check` reads: request line, the `:protocol`
+    /// pseudo-header line if any, one line per field.
+    pub(crate) fn to_raw(&self) -> Vec<u8> {
+        let version = match self.version {
+            Version::HTTP_09 => "HTTP/0.9",
+            Version::HTTP_10 => "HTTP/1.0",
+            Version::HTTP_2 => "HTTP/2",
+            Version::HTTP_3 => "HTTP/3",
+            _ => "HTTP/1.1",
+        };
+        let mut raw = format!("{} {} {version}\r\n", self.method, self.uri).into_bytes();
+        if let Some(protocol) = &self.protocol {
+            raw.extend_from_slice(format!(":protocol: {protocol}\r\n").as_bytes());
+        }
+        for (name, value) in &self.headers {
+            raw.extend_from_slice(name.as_str().as_bytes());
+            raw.extend_from_slice(b": ");
+            raw.extend_from_slice(value.as_bytes());
+            raw.extend_from_slice(b"\r\n");
+        }
+        raw.extend_from_slice(b"\r\n");
+        raw
+    }
+}
+
+/// A JSON value as the Python object `json.loads` would give (keys in order).
+pub(crate) fn json_to_python<'py>(
+    py: Python<'py>,
+    value: &serde_json::Value,
+) -> PyResult<Bound<'py, PyAny>> {
+    use serde_json::Value;
+    Ok(match value {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => PyBool::new(py, *b).to_owned().into_any(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.into_pyobject(py)?.into_any(),
+            (None, Some(u)) => u.into_pyobject(py)?.into_any(),
+            (None, None) => n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
+        },
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(json_to_python(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (key, item) in map {
+                dict.set_item(key, json_to_python(py, item)?)?;
+            }
+            dict.into_any()
+        }
+    })
+}

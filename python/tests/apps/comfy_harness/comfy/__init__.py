@@ -1,0 +1,1 @@
+"""Stands in for ComfyUI's ``comfy`` package (only ``comfy.cli_args``)."""

@@ -14,8 +14,8 @@ pub enum PresetArg {
     Local,
 }
 
-/// POLICY OPTIONS: how the guard decides.
-#[derive(Debug, Clone, Args)]
+/// POLICY OPTIONS: how the guard decides. `Default` is no option given.
+#[derive(Debug, Clone, Default, Args)]
 pub struct PolicyArgs {
     /// The policy to start from [default: `default`, for `proxy`: `local`].
     #[arg(long, value_enum)]
@@ -31,8 +31,11 @@ pub struct PolicyArgs {
     #[arg(long)]
     pub allow_same_site: bool,
     /// Turn resource isolation on.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "no_resource_isolation")]
     pub resource_isolation: bool,
+    /// Turn resource isolation off (it is on in `local`).
+    #[arg(long)]
+    pub no_resource_isolation: bool,
     /// Put `Cross-Origin-Resource-Policy: same-origin` on responses that carry none [on in
     /// `local`].
     #[arg(long, conflicts_with = "no_cross_origin_resource_policy")]
@@ -86,6 +89,9 @@ impl PolicyArgs {
         }
         if self.resource_isolation {
             builder = builder.resource_isolation(true);
+        }
+        if self.no_resource_isolation {
+            builder = builder.resource_isolation(false);
         }
         if self.cross_origin_resource_policy {
             builder = builder.cross_origin_resource_policy(true);

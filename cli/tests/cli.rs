@@ -504,3 +504,35 @@ response: none from crossguard; the request reaches the service
         "{text}"
     );
 }
+
+#[test]
+fn resource_isolation_can_be_turned_off_in_local_and_not_both_ways() {
+    let image = b"Host: localhost:8188\nSec-Fetch-Site: cross-site\nSec-Fetch-Mode: no-cors\nSec-Fetch-Dest: image\n";
+    let base = [
+        "check", "--json", "--preset", "local", "--method", "GET", "--target", "/view",
+    ];
+    let refused = json_of(&run(&base, Some(image)));
+    assert_eq!(refused["reason"], "cross_site_resource");
+    let off = json_of(&run(
+        &[&base[..], &["--no-resource-isolation"]].concat(),
+        Some(image),
+    ));
+    assert_eq!(
+        (&off["allowed"], &off["rule"]),
+        (&Value::Bool(true), &Value::from("safe_method"))
+    );
+    let both = run(
+        &[
+            &base[..],
+            &["--resource-isolation", "--no-resource-isolation"],
+        ]
+        .concat(),
+        Some(image),
+    );
+    assert_eq!(both.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&both.stderr).contains("cannot be used with"),
+        "{}",
+        String::from_utf8_lossy(&both.stderr)
+    );
+}

@@ -97,21 +97,13 @@ impl Policy {
                 "unknown preset {preset:?}: use \"default\" or \"local\""
             )));
         };
-        // The command can turn resource isolation on, not off: `local` always isolates.
-        if resource_isolation == Some(false) && preset_arg == PresetArg::Local {
-            return Err(ConfigError::new_err(
-                "the local preset always has resource isolation on: use preset=\"default\" \
-                 for a policy without it",
-            ));
-        }
         let args = PolicyArgs {
             preset: Some(preset_arg),
             allow_origin: allow_origins,
             allow_host: allow_hosts,
             allow_same_site,
             resource_isolation: resource_isolation == Some(true),
-            cross_origin_resource_policy: false,
-            no_cross_origin_resource_policy: false,
+            no_resource_isolation: resource_isolation == Some(false),
             require_origin_for_websocket,
             report_only,
             protocols,
@@ -120,6 +112,7 @@ impl Policy {
             client_max_window_bits: window_bits("client_max_window_bits", client_max_window_bits)?,
             server_no_context_takeover,
             client_no_context_takeover,
+            ..PolicyArgs::default()
         };
         let policy = args
             .policy(preset_arg)

@@ -68,3 +68,34 @@ def test_proxy_guards_a_real_app_and_stops_on_signal(tmp_path, stop_with: signal
             started = time.monotonic()
             assert proxy.process.wait(timeout=20) == 0
             assert time.monotonic() - started < 15
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="crossguard run is Linux only")
+def test_run_from_the_wheel_isolates_a_real_app_and_exits_with_its_status(tmp_path) -> None:
+    """`crossguard run` from the console script: its namespace helper is this interpreter
+    (`python -m crossguard`), the app's port exists only in its namespace, and crossguard
+    exits with the app's status."""
+    port = free_port()
+    app = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+    with running([CROSSGUARD, "run", "--port", str(port), "--", *app], port, tmp_path / "run.log") as run:
+        status, _, _ = exchange(port, "GET", "/", [("Host", f"localhost:{port}")])
+        assert status == 200
+        status, _, body = exchange(
+            port, "POST", "/", [("Host", f"localhost:{port}"), ("Sec-Fetch-Site", "cross-site")]
+        )
+        assert (status, body) == (403, b"crossguard: cross_site_request\n")
+        status, _, body = exchange(port, "GET", "/", [("Host", f"attacker.example:{port}")])
+        assert (status, body) == (403, b"crossguard: host_not_allowed\n")
+        log = run.log.read_text()
+        assert f"crossguard proxy: listening on http://127.0.0.1:{port}, forwarding to http://127.0.0.1:{port} in the app's network namespace" in log
+        # Only the GET reached the app (http.server logs each request it answers).
+        assert log.count('"GET / HTTP/1.1" 200') == 1 and '"POST /' not in log
+        run.process.send_signal(signal.SIGTERM)
+        # http.server dies of SIGTERM: 128 + 15.
+        assert run.process.wait(timeout=20) == 143
+    exited = subprocess.run(
+        [CROSSGUARD, "run", "--port", str(free_port()), "--", sys.executable, "-c", "raise SystemExit(3)"],
+        capture_output=True,
+        timeout=60,
+    )
+    assert exited.returncode == 3, exited.stderr

@@ -130,9 +130,12 @@ def test_bad_settings_raise_config_error(keywords: dict, message: str) -> None:
 def test_unknown_preset_and_local_without_isolation() -> None:
     with pytest.raises(ConfigError, match="unknown preset"):
         Policy("strict")
-    with pytest.raises(ConfigError, match="local preset always has resource isolation"):
-        Policy("local", resource_isolation=False)
     assert Policy("default", resource_isolation=False)._library_debug() == Policy()._library_debug()
+    # `local` isolates; resource_isolation=False is `--no-resource-isolation`: a cross-site
+    # <img> load passes, which `local` refuses.
+    image = [("host", "localhost:8188"), ("sec-fetch-site", "cross-site"), ("sec-fetch-mode", "no-cors"), ("sec-fetch-dest", "image")]
+    assert Policy("local").check("GET", "/view", image).reason == "cross_site_resource"
+    assert Policy("local", resource_isolation=False).check("GET", "/view", image).allowed is True
 
 
 def test_keywords_are_the_cli_options() -> None:

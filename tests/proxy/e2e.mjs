@@ -13,6 +13,7 @@
 // E2E_VERBOSE=1 (echo every process's output), E2E_ONLY=jupyter|vite|node (one group).
 
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';

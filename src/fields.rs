@@ -136,6 +136,12 @@ macro_rules! field_set {
             fn look_up(&mut self, headers: &'a HeaderMap) {
                 $(self.$field = Lines::of(headers, &$name);)+
             }
+
+            /// Whether `name` (in any case) is one of the set's fields.
+            #[inline]
+            pub(crate) fn has(name: &[u8]) -> bool {
+                $(name.eq_ignore_ascii_case($name.as_str().as_bytes()))||+
+            }
         }
     };
 }

@@ -272,3 +272,85 @@ proptest! {
         let _ = Policy::default().check(&head.with_protocol(Some("websocket")));
     }
 }
+
+/// Fields a browser, a proxy or an attacker may add, each with values that would matter if any
+/// check read them.
+fn other_fields() -> impl Strategy<Value = Vec<(String, String)>> {
+    let name = prop::sample::select(vec![
+        "sec-fetch-user",
+        "sec-fetch-storage-access",
+        "sec-websocket-protocol",
+        "sec-websocket-extensions",
+        "sec-websocket-accept",
+        "sec-ch-ua",
+        "user-agent",
+        "referer",
+        "cookie",
+        "content-type",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "forwarded",
+        "access-control-request-method",
+        "Origin",
+        "HOST",
+        "Sec-Fetch-Site",
+    ]);
+    let value = prop::sample::select(vec![
+        "https://evil.example",
+        "localhost:8188",
+        "cross-site",
+        "same-origin",
+        "websocket",
+        "chat",
+        "permessage-deflate; client_max_window_bits",
+        "?1",
+        "",
+    ]);
+    prop::collection::vec((name, value), 0..6).prop_map(|fields| {
+        fields
+            .into_iter()
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+            .collect()
+    })
+}
+
+proptest! {
+    /// The verdict depends only on the fields `Policy::reads_field` names: leaving every other
+    /// field out (as the Python bindings do) changes nothing, under policies that read every
+    /// field (subprotocols, deflate, origin and host allowlists, resource isolation).
+    #[test]
+    fn verdict_reads_only_the_fields_it_names(
+        (method, mut fields) in head_fields(),
+        others in other_fields(),
+        seed in any::<u64>(),
+    ) {
+        for (i, field) in others.into_iter().enumerate() {
+            let at = (seed as usize).wrapping_add(i * 7) % (fields.len() + 1);
+            fields.insert(at, field);
+        }
+        let policies = [
+            Policy::default(),
+            Policy::local()
+                .allow_origin("https://evil.example")
+                .allow_host("attacker.example:8188")
+                .websocket_protocol("chat")
+                .build()
+                .unwrap(),
+            Policy::builder().allow_same_site(true).require_origin_for_websocket(true).build().unwrap(),
+        ];
+        let read: Vec<(String, String)> = fields
+            .iter()
+            .filter(|(name, _)| Policy::reads_field(name.as_bytes()))
+            .cloned()
+            .collect();
+        for policy in &policies {
+            for protocol in [None, Some("websocket")] {
+                let all = build(&method, &fields);
+                let only_read = build(&method, &read);
+                let all = RequestHead::from_request(&all).with_protocol(protocol);
+                let only_read = RequestHead::from_request(&only_read).with_protocol(protocol);
+                assert_eq!(policy.check(&all), policy.check(&only_read));
+            }
+        }
+    }
+}

@@ -1,6 +1,6 @@
 """Type stubs of the compiled module ``crossguard._native``."""
 
-from typing import Iterable, Optional, Sequence, Tuple, Union
+from typing import Any, Awaitable, Callable, Iterable, MutableMapping, Optional, Sequence, Tuple, Union
 
 _Text = Union[bytes, str]
 
@@ -90,6 +90,14 @@ class Policy:
         http_version: str = "1.1",
     ) -> str:
         """The report ``crossguard check`` prints for the request."""
+    def _check_asgi(self, scope: MutableMapping[str, Any]) -> Optional[Verdict]:
+        """An ``http`` or ``websocket`` scope's verdict; ``None`` when the app runs as it is."""
+
+class AddingSend:
+    """An ASGI ``send`` that adds an allowed request's fields to the response start."""
+
+    def __init__(self, send: Callable[[MutableMapping[str, Any]], Awaitable[None]], verdict: Verdict) -> None: ...
+    def __call__(self, message: MutableMapping[str, Any]) -> Awaitable[None]: ...
 
 def main(program: Sequence[str], args: Sequence[str]) -> int:
     """Run the ``crossguard`` command line ``args``; returns its exit status."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable, MutableMapping, Optional
 from urllib.parse import quote
 
-from crossguard._native import Policy, Verdict
+from crossguard._native import AddingSend, Policy, Verdict
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -24,7 +24,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_CORP = b"cross-origin-resource-policy"
 _H2_WEBSOCKET = (b":protocol", b"websocket")
 
 
@@ -78,28 +77,20 @@ class CrossGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Judge the scope, then refuse it or run the app."""
         kind = scope["type"]
-        if kind == "http":
-            path = scope.get("raw_path") or _target(scope)
-            query = scope.get("query_string")
-            verdict = self.policy.check(
-                scope["method"],
-                path + b"?" + query if query else path,
-                scope["headers"],
-                scope.get("http_version", "1.1"),
-            )
-            if not verdict.allowed:
-                await _refuse_http(verdict, send)
-                return
-            added = verdict.raw_headers
-            if added:
-                send = _adding(send, added)
-        elif kind == "websocket":
-            verdict = check_scope(self.policy, scope)
-            if not verdict.allowed:
-                await _refuse_websocket(verdict, scope, receive, send)
-                return
-            if verdict.protocol is not None:
-                send = _agreeing(send, verdict.protocol)
+        if kind == "http" or kind == "websocket":
+            # None: allowed, and the app runs as it is (the common case, read in one call).
+            verdict = self.policy._check_asgi(scope)
+            if verdict is not None:
+                if not verdict.allowed:
+                    if kind == "http":
+                        await _refuse_http(verdict, send)
+                    else:
+                        await _refuse_websocket(verdict, scope, receive, send)
+                    return
+                if kind == "http":
+                    send = AddingSend(send, verdict)
+                elif verdict.protocol is not None:
+                    send = _agreeing(send, verdict.protocol)
         await self.app(scope, receive, send)
 
 
@@ -126,23 +117,6 @@ async def _refuse_websocket(verdict: Verdict, scope: Scope, receive: Receive, se
         await send({"type": "websocket.http.response.body", "body": body})
     else:
         await send({"type": "websocket.close", "code": 1008})
-
-
-def _adding(send: Send, added: list[tuple[bytes, bytes]]) -> Send:
-    """``send``, adding the guard's fields to the response start."""
-
-    async def adding(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            headers = list(message.get("headers", ()))
-            has_corp = any(name.lower() == _CORP for name, _ in headers)
-            for name, value in added:
-                if name == _CORP and has_corp:
-                    continue
-                headers.append((name, value))
-            message = {**message, "headers": headers}
-        await send(message)
-
-    return adding
 
 
 def _agreeing(send: Send, protocol: str) -> Send:

@@ -62,7 +62,14 @@ pub(crate) struct Head {
 
 /// The bytes of a `bytes` or `str` argument (`str` as UTF-8); `None` for a `str` that is not
 /// valid Unicode (lone surrogates). Any other type is the caller's mistake: a `TypeError`.
-fn bytes_of<'a>(value: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Option<Cow<'a, [u8]>>> {
+pub(crate) fn bytes_of<'a>(
+    value: &'a Bound<'_, PyAny>,
+    what: &str,
+) -> PyResult<Option<Cow<'a, [u8]>>> {
+    // The exact type first: comparing the type costs no call into the interpreter.
+    if let Ok(bytes) = value.cast_exact::<PyBytes>() {
+        return Ok(Some(Cow::Borrowed(bytes.as_bytes())));
+    }
     if let Ok(bytes) = value.cast::<PyBytes>() {
         return Ok(Some(Cow::Borrowed(bytes.as_bytes())));
     }
@@ -83,7 +90,10 @@ fn with_pair<R>(
     item: &Bound<'_, PyAny>,
     visit: impl FnOnce(&Bound<'_, PyAny>, &Bound<'_, PyAny>) -> PyResult<R>,
 ) -> PyResult<R> {
-    if let Ok(tuple) = item.cast::<PyTuple>() {
+    if let Ok(tuple) = item
+        .cast_exact::<PyTuple>()
+        .or_else(|_| item.cast::<PyTuple>())
+    {
         if tuple.len() == 2 {
             let name = tuple.get_borrowed_item(0)?;
             let value = tuple.get_borrowed_item(1)?;
@@ -99,8 +109,68 @@ fn with_pair<R>(
     ))
 }
 
+/// Whether `name` is a field name `http` takes: an RFC 9110 token (`tchar`s, any case).
+fn is_token(name: &[u8]) -> bool {
+    /// The `tchar` bytes. Indexing in a constant: a mistake would fail the build, never a
+    /// request.
+    #[allow(clippy::indexing_slicing)]
+    const TCHAR: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut b = 0u8;
+        loop {
+            table[b as usize] = b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                );
+            if b == u8::MAX {
+                break table;
+            }
+            b += 1;
+        }
+    };
+    // Every byte is looked at, with no early exit: a short loop without branches.
+    !name.is_empty()
+        && name.iter().fold(true, |ok, &b| {
+            ok & (TCHAR.get(usize::from(b)) == Some(&true))
+        })
+}
+
+/// Whether `value` is a field value `http` takes: no control character but HTAB (obs-text is
+/// allowed). Every byte is looked at, with no early exit, so the loop runs on vectors.
+fn is_field_value(value: &[u8]) -> bool {
+    value.iter().fold(0u8, |bad, &b| {
+        bad | u8::from((b < b' ' && b != b'\t') | (b == 0x7f))
+    }) == 0
+}
+
+/// Which fields a head keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// Every field (the command's report shows the head as sent).
+    All,
+    /// Only the fields the library reads ([`crossguard::Policy::reads_field`]): the verdict is
+    /// the same, for a fraction of the work. The others are still checked for syntax, so a head
+    /// HTTP cannot carry is refused whichever field breaks it.
+    Read,
+}
+
 /// The header fields being read.
 struct Fields {
+    keep: Keep,
     map: HeaderMap,
     /// The values' bytes, one allocation shared by every value (not one each).
     values: BytesMut,
@@ -129,6 +199,14 @@ impl Fields {
                 ) {
                     (true, Ok(text)) => self.protocol = Some(text.to_owned()),
                     _ => self.malformed = Some(Malformed::Name),
+                }
+                return Ok(());
+            }
+            if self.keep == Keep::Read && !crossguard::Policy::reads_field(&name) {
+                if !is_token(&name) {
+                    self.malformed = Some(Malformed::Name);
+                } else if !is_field_value(&value) {
+                    self.malformed = Some(Malformed::Value);
                 }
                 return Ok(());
             }
@@ -168,18 +246,43 @@ impl Head {
         target: &Bound<'_, PyAny>,
         headers: &Bound<'_, PyAny>,
         http_version: &str,
+        keep: Keep,
     ) -> PyResult<Result<Self, Malformed>> {
         // Bounded before anything is read: a sized collection says how many it holds.
-        let len = headers.len().ok();
-        if len.is_some_and(|len| len > MAX_FIELDS) {
+        if headers.len().is_ok_and(|len| len > MAX_FIELDS) {
             return Ok(Err(Malformed::TooManyFields));
         }
         let method = bytes_of(method, "method")?;
         let target = bytes_of(target, "target")?;
+        Self::read_fields(method, target, headers, http_version, keep, None)
+    }
+
+    /// Reads a head whose method and target are read already (`None`: text that is not valid
+    /// Unicode); `protocol` is the `:protocol` pseudo-header the server gives apart from the
+    /// fields (an ASGI `websocket` scope over HTTP/2).
+    pub(crate) fn read_fields(
+        method: Option<Cow<'_, [u8]>>,
+        target: Option<Cow<'_, [u8]>>,
+        headers: &Bound<'_, PyAny>,
+        http_version: &str,
+        keep: Keep,
+        protocol: Option<&str>,
+    ) -> PyResult<Result<Self, Malformed>> {
+        let len = headers.len().ok();
+        if len.is_some_and(|len| len > MAX_FIELDS) {
+            return Ok(Err(Malformed::TooManyFields));
+        }
         let mut fields = Fields {
-            map: HeaderMap::with_capacity(len.unwrap_or(0)),
-            values: BytesMut::with_capacity(2048),
-            protocol: None,
+            keep,
+            map: HeaderMap::with_capacity(match keep {
+                Keep::All => len.unwrap_or(0),
+                Keep::Read => len.unwrap_or(0).min(8),
+            }),
+            values: BytesMut::with_capacity(match keep {
+                Keep::All => 2048,
+                Keep::Read => 512,
+            }),
+            protocol: protocol.map(str::to_owned),
             malformed: None,
         };
         if let Ok(list) = headers.cast::<PyList>() {

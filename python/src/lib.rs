@@ -7,6 +7,7 @@
 //! [`crossguard::Policy::rejection_response`]; `check_head` and `explain` are the command's
 //! `check --json` and `check` reports. The module's `main` runs the `crossguard` command itself.
 
+mod asgi;
 mod convert;
 mod verdict;
 
@@ -16,8 +17,9 @@ use crossguard_cli::{PolicyArgs, PresetArg};
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
-use crate::convert::{Head, json_to_python};
+use crate::convert::{Head, Keep, json_to_python};
 use crate::verdict::Verdict;
 
 create_exception!(
@@ -147,10 +149,21 @@ impl Policy {
         headers: &Bound<'_, PyAny>,
         http_version: &str,
     ) -> PyResult<Verdict> {
-        Ok(match Head::read(method, target, headers, http_version)? {
-            Ok(head) => Verdict::of(&self.policy, &head),
-            Err(_) => Verdict::malformed_head(&self.policy),
-        })
+        Ok(
+            match Head::read(method, target, headers, http_version, Keep::Read)? {
+                Ok(head) => Verdict::of(&self.policy, &head),
+                Err(_) => Verdict::malformed_head(&self.policy),
+            },
+        )
+    }
+
+    /// The judgement `crossguard.asgi.CrossGuard` acts on, for an `http` scope (its request)
+    /// or a `websocket` scope (its opening handshake: a `GET`, or an extended `CONNECT` over
+    /// HTTP/2 and HTTP/3): `None` when the app may run as it is (allowed, with nothing to add
+    /// to the response and no subprotocol to name), else the verdict. Read straight from the
+    /// scope, as `check` would read it.
+    fn _check_asgi(&self, scope: &Bound<'_, PyDict>) -> PyResult<Option<Verdict>> {
+        asgi::check(&self.policy, scope)
     }
 
     /// Reads a raw HTTP/1.1 head as `crossguard check` does and returns exactly the object
@@ -170,7 +183,7 @@ impl Policy {
         headers: &Bound<'_, PyAny>,
         http_version: &str,
     ) -> PyResult<String> {
-        let head = Head::read(method, target, headers, http_version)?
+        let head = Head::read(method, target, headers, http_version, Keep::All)?
             .map_err(|why| PyValueError::new_err(why.to_string()))?;
         crossguard_cli::head_report(&self.policy, &head.to_raw()).map_err(PyValueError::new_err)
     }
@@ -208,6 +221,7 @@ fn main(py: Python<'_>, program: Vec<OsString>, args: Vec<OsString>) -> u8 {
 fn native_module(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Policy>()?;
     module.add_class::<Verdict>()?;
+    module.add_class::<asgi::AddingSend>()?;
     module.add("ConfigError", module.py().get_type::<ConfigError>())?;
     module.add("MAX_HEADER_FIELDS", convert::MAX_FIELDS)?;
     module.add_function(wrap_pyfunction!(main, module)?)?;

@@ -1,7 +1,7 @@
 //! The `Verdict` Python sees: the library's decision, and the response fields that go with it.
 
 use crossguard::{Rejection, RequestHead, websocket};
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName, HeaderValue};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -43,8 +43,12 @@ pub(crate) struct Verdict {
     protocol: Option<String>,
     #[pyo3(get)]
     extensions: Option<String>,
-    /// Kept as the library gives them; made into Python pairs only when read.
-    headers: HeaderMap,
+    /// The fields to send, in two parts kept as the library gives them, made into Python pairs
+    /// only when read: a refusal's fields or a handshake's answer fields...
+    answer: HeaderMap,
+    /// ...then the fields the guard adds to the app's own response (`Vary`,
+    /// `Cross-Origin-Resource-Policy`).
+    added: HeaderMap,
     #[pyo3(get)]
     body: Option<&'static str>,
 }
@@ -61,8 +65,9 @@ impl Verdict {
                 let handshake = verdict.handshake();
                 // A handshake's answer fields, then what the guard adds (as the command lists
                 // them).
-                let mut headers = handshake.map_or_else(HeaderMap::new, |h| h.response_headers());
-                policy.add_response_headers(&verdict, &mut headers);
+                let mut added = HeaderMap::new();
+                policy.add_response_headers(&verdict, &mut added);
+                let answer = handshake.map_or_else(HeaderMap::new, |h| h.response_headers());
                 Self {
                     allowed: true,
                     status: handshake.map(|h| h.status().as_u16()),
@@ -78,7 +83,8 @@ impl Verdict {
                     extensions: handshake
                         .and_then(websocket::Handshake::deflate)
                         .map(ToString::to_string),
-                    headers,
+                    answer,
+                    added,
                     body: None,
                 }
             }
@@ -99,9 +105,31 @@ impl Verdict {
             accept: None,
             protocol: None,
             extensions: None,
-            headers: parts.headers,
+            answer: parts.headers,
+            added: HeaderMap::new(),
             body: Some(body),
         }
+    }
+
+    /// Every field to send, in order.
+    fn fields(&self) -> impl Iterator<Item = (&HeaderName, &HeaderValue)> {
+        self.answer.iter().chain(self.added.iter())
+    }
+
+    /// The fields the guard adds to the app's own response.
+    pub(crate) fn added(&self) -> &HeaderMap {
+        &self.added
+    }
+
+    /// Whether the app may run as it is: allowed, and for a WebSocket scope (whose answer the
+    /// server makes) no subprotocol to name, for a request no field to add to its response.
+    pub(crate) fn passes_unchanged(&self, websocket_scope: bool) -> bool {
+        self.allowed
+            && if websocket_scope {
+                self.protocol.is_none()
+            } else {
+                self.added.is_empty()
+            }
     }
 
     /// The refusal of a head HTTP cannot carry: `400 malformed_head` by rule `header_syntax`,
@@ -120,8 +148,7 @@ impl Verdict {
     /// The fields to send, as `(name, value)` pairs, names lower-case.
     #[getter]
     fn headers(&self) -> Vec<(&str, String)> {
-        self.headers
-            .iter()
+        self.fields()
             .map(|(name, value)| {
                 (
                     name.as_str(),
@@ -134,8 +161,7 @@ impl Verdict {
     /// The same fields as `(bytes, bytes)` pairs, as ASGI servers take them.
     #[getter]
     fn raw_headers<'py>(&self, py: Python<'py>) -> Vec<(Bound<'py, PyBytes>, Bound<'py, PyBytes>)> {
-        self.headers
-            .iter()
+        self.fields()
             .map(|(name, value)| {
                 (
                     PyBytes::new(py, name.as_str().as_bytes()),

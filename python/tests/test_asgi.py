@@ -142,3 +142,59 @@ def test_lifespan_passes_through() -> None:
     app = App()
     _run(CrossGuard(app), {"type": "lifespan"}, [])
     assert app.calls == ["lifespan"]
+
+
+def test_an_allowed_request_with_nothing_to_add_gets_the_servers_own_send() -> None:
+    seen: list[Any] = []
+
+    async def app(scope: dict, receive: Any, send: Any) -> None:
+        seen.append(send)
+
+    async def send(message: dict) -> None:
+        raise AssertionError("nothing is sent")
+
+    async def receive() -> dict:
+        return {"type": "http.disconnect"}
+
+    scope = {"type": "http", "method": "GET", "path": "/", "raw_path": b"/", "query_string": b"", "headers": [(b"host", b"x")]}
+    asyncio.run(CrossGuard(app)(scope, receive, send))
+    assert seen == [send]
+
+
+def test_a_field_http_cannot_carry_is_refused_whichever_field_it_is() -> None:
+    for field in [(b"user-agent", b"a\x00b"), (b"bad name", b"x"), (b"x-other", b"a\r\nb"), (b"", b"x")]:
+        app = App()
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "raw_path": b"/",
+            "query_string": b"",
+            "headers": [(b"host", b"localhost:8188"), field],
+        }
+        sent = _run(CrossGuard(app, Policy("local")), scope, [])
+        assert sent[0]["status"] == 400, field
+        assert sent[1]["body"] == b"crossguard: malformed_head\n"
+        assert app.calls == []
+    # obs-text in a field crossguard does not read is allowed, as http allows it.
+    app = App()
+    scope["headers"] = [(b"host", b"localhost:8188"), (b"x-name", b"\xff\xfe\t")]
+    sent = _run(CrossGuard(app, Policy("local")), scope, [])
+    assert sent[0]["status"] == 200
+    assert app.calls == ["http"]
+
+
+def test_a_handshake_served_as_http_gets_only_the_fields_the_guard_adds() -> None:
+    # A server without WebSocket support hands the upgrade request over as an ``http`` scope:
+    # the app answers it, and the handshake's answer fields are not put on that answer.
+    scope = {"type": "http", "method": "GET", "path": "/ws", "raw_path": b"/ws", "query_string": b"",
+             "headers": _handshake(b"http://localhost:8188")}  # fmt: skip
+    app = App(headers=[(b"content-type", b"text/plain")])
+    sent = _run(CrossGuard(app, Policy("local")), scope, [])
+    assert sent[0]["status"] == 200
+    assert sent[0]["headers"] == [
+        (b"content-type", b"text/plain"),
+        (b"vary", b"Sec-Fetch-Site, Sec-Fetch-Mode, Sec-Fetch-Dest"),
+        (b"cross-origin-resource-policy", b"same-origin"),
+    ]
+    assert app.calls == ["http"]

@@ -194,3 +194,42 @@ def test_check_head_gives_the_rows_verdict(row: dict) -> None:
         "extensions": websocket.get("extensions"),
     }
     assert got == _expected(row)
+
+
+@needs_rows
+@pytest.mark.parametrize("row", RUN, ids=_id)
+def test_the_asgi_path_gives_the_rows_verdict(row: dict) -> None:
+    """``CrossGuard``'s one-call reading of a scope: the row's verdict, or ``None`` exactly when
+    the row's request is allowed with nothing to add to the app's response (a handshake's
+    answer fields are the server's to send, not added to an ``http`` scope's response)."""
+    policy = POLICIES[row["policy"]]
+    assert policy is not None
+    path, _, query = row["target"].partition("?")
+    if not path:
+        pytest.skip("an empty path: ASGI has no such request target")
+    scope = {
+        "type": "http",
+        "method": row["method"],
+        "path": path,
+        "raw_path": path.encode("latin-1"),
+        "query_string": query.encode("latin-1"),
+        "http_version": row["version"],
+        "headers": _headers(row),
+    }
+    verdict = policy._check_asgi(scope)
+    if verdict is None:
+        assert row["allowed"] is True
+        checked = policy.check(row["method"], row["target"], _headers(row), row["version"])
+        assert checked.allowed
+        assert [name for name, _ in checked.headers if name in ("vary", "cross-origin-resource-policy")] == []
+        return
+    got = {
+        "allowed": verdict.allowed,
+        "status": verdict.status,
+        "reason": verdict.reason,
+        "rule": verdict.rule,
+        "accept": verdict.accept,
+        "subprotocol": verdict.protocol,
+        "extensions": verdict.extensions,
+    }
+    assert got == _expected(row)

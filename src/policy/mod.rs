@@ -33,6 +33,7 @@ pub use host::HostAllowlist;
 pub use origin::{MAX_ORIGIN_LEN, Origin, OriginAllowlist};
 
 use crate::explain::Record;
+use crate::fields::{Fields, HandshakeFields};
 use crate::rejection::plain_rejection;
 use crate::websocket::{self, WebSocketConfig};
 use crate::{Rejection, RequestHead, Verdict};
@@ -299,6 +300,30 @@ impl Policy {
     /// request is allowed and the rejection is in [`Verdict::reported`].
     pub fn check(&self, head: &RequestHead<'_>) -> Result<Verdict, Rejection> {
         decide::decide(&self.inner, head, &mut ())
+    }
+
+    /// Whether [`Policy::check`] reads the request field `name` (compared in any case), under
+    /// any policy.
+    ///
+    /// A verdict depends only on the method, target, version, protocol and the lines of these
+    /// fields (`Host`, `Origin`, `Sec-Fetch-Site`, `Sec-Fetch-Mode`, `Sec-Fetch-Dest`,
+    /// `Upgrade`, `Connection` and the `Sec-WebSocket-*` request fields): an adapter that
+    /// converts another framework's request into a [`RequestHead`] may leave every other field
+    /// out, and gets the same verdict for less work.
+    ///
+    /// ```
+    /// use crossguard::Policy;
+    ///
+    /// assert!(Policy::reads_field(b"sec-fetch-site"));
+    /// assert!(Policy::reads_field(b"Origin"));
+    /// assert!(Policy::reads_field(b"sec-websocket-extensions"));
+    /// assert!(!Policy::reads_field(b"user-agent"));
+    /// assert!(!Policy::reads_field(b"sec-fetch-user"));
+    /// ```
+    #[must_use]
+    #[inline]
+    pub fn reads_field(name: &[u8]) -> bool {
+        Fields::has(name) || HandshakeFields::has(name)
     }
 
     /// Decides a request as [`Policy::check`] does, and says what each check saw and how it

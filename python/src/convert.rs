@@ -109,51 +109,11 @@ fn with_pair<R>(
     ))
 }
 
-/// Whether `name` is a field name `http` takes: an RFC 9110 token (`tchar`s, any case).
-fn is_token(name: &[u8]) -> bool {
-    /// The `tchar` bytes. Indexing in a constant: a mistake would fail the build, never a
-    /// request.
-    #[allow(clippy::indexing_slicing)]
-    const TCHAR: [bool; 256] = {
-        let mut table = [false; 256];
-        let mut b = 0u8;
-        loop {
-            table[b as usize] = b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'!' | b'#'
-                        | b'$'
-                        | b'%'
-                        | b'&'
-                        | b'\''
-                        | b'*'
-                        | b'+'
-                        | b'-'
-                        | b'.'
-                        | b'^'
-                        | b'_'
-                        | b'`'
-                        | b'|'
-                        | b'~'
-                );
-            if b == u8::MAX {
-                break table;
-            }
-            b += 1;
-        }
-    };
-    // Every byte is looked at, with no early exit: a short loop without branches.
-    !name.is_empty()
-        && name.iter().fold(true, |ok, &b| {
-            ok & (TCHAR.get(usize::from(b)) == Some(&true))
-        })
-}
-
 /// Whether `value` is a field value `http` takes: no control character but HTAB (obs-text is
-/// allowed). Every byte is looked at, with no early exit, so the loop runs on vectors.
+/// allowed), the rule `HeaderValue` applies, checked without copying the value.
 fn is_field_value(value: &[u8]) -> bool {
     value.iter().fold(0u8, |bad, &b| {
-        bad | u8::from((b < b' ' && b != b'\t') | (b == 0x7f))
+        bad | u8::from(((b < b' ') & (b != b'\t')) | (b == 0x7f))
     }) == 0
 }
 
@@ -203,7 +163,7 @@ impl Fields {
                 return Ok(());
             }
             if self.keep == Keep::Read && !crossguard::Policy::reads_field(&name) {
-                if !is_token(&name) {
+                if HeaderName::from_bytes(&name).is_err() {
                     self.malformed = Some(Malformed::Name);
                 } else if !is_field_value(&value) {
                     self.malformed = Some(Malformed::Value);

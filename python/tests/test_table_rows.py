@@ -1,5 +1,5 @@
 """The Rust table rows (tests/policy_table.rs, tests/websocket_handshake.rs, tests/hardening.rs,
-tests/browser_headers.rs) through ``Policy.check`` and ``Policy.check_head``.
+tests/browser_headers.rs) through ``Policy.check``, ``Policy.check_head`` and the ASGI path.
 
 The Rust tests write every decision they check to the JSON Lines file named by
 ``CROSSGUARD_TABLE_ROWS`` (scripts/test-python.sh runs them once with it set): the policy in the

@@ -133,6 +133,18 @@ def _expected(row: dict) -> dict:
     return {key: row[key] for key in ("allowed", "status", "reason", "rule", "accept", "subprotocol", "extensions")}
 
 
+def _got(verdict: Any) -> dict:
+    return {
+        "allowed": verdict.allowed,
+        "status": verdict.status,
+        "reason": verdict.reason,
+        "rule": verdict.rule,
+        "accept": verdict.accept,
+        "subprotocol": verdict.protocol,
+        "extensions": verdict.extensions,
+    }
+
+
 def _id(row: dict) -> str:
     return f"{row['source']} :: {row['method']} {row['target']}"
 
@@ -153,16 +165,7 @@ def test_check_gives_the_rows_verdict(row: dict) -> None:
     policy = POLICIES[row["policy"]]
     assert policy is not None
     verdict = policy.check(row["method"], row["target"], _headers(row), row["version"])
-    got = {
-        "allowed": verdict.allowed,
-        "status": verdict.status,
-        "reason": verdict.reason,
-        "rule": verdict.rule,
-        "accept": verdict.accept,
-        "subprotocol": verdict.protocol,
-        "extensions": verdict.extensions,
-    }
-    assert got == _expected(row)
+    assert _got(verdict) == _expected(row)
 
 
 def _raw_head(row: dict) -> bytes:
@@ -223,13 +226,4 @@ def test_the_asgi_path_gives_the_rows_verdict(row: dict) -> None:
         assert checked.allowed
         assert [name for name, _ in checked.headers if name in ("vary", "cross-origin-resource-policy")] == []
         return
-    got = {
-        "allowed": verdict.allowed,
-        "status": verdict.status,
-        "reason": verdict.reason,
-        "rule": verdict.rule,
-        "accept": verdict.accept,
-        "subprotocol": verdict.protocol,
-        "extensions": verdict.extensions,
-    }
-    assert got == _expected(row)
+    assert _got(verdict) == _expected(row)

@@ -108,13 +108,18 @@ impl Crossguard {
         self.stderr.lock().unwrap().clone()
     }
 
-    /// Waits (bounded by [`WAIT`]) until standard error holds `needle`, and returns it; fails
-    /// the test if it never does.
+    /// Waits (bounded by [`WAIT`]) until standard error holds `needle` in a complete line, and
+    /// returns it; fails the test if it never does.
     pub fn wait_stderr(&self, needle: &str) -> String {
         let deadline = Instant::now() + WAIT;
         loop {
             let text = self.stderr();
-            if text.contains(needle) {
+            // The line holding the needle must be complete: the process may be caught between
+            // writing its start and its end.
+            if text
+                .find(needle)
+                .is_some_and(|at| text[at..].contains('\n'))
+            {
                 return text;
             }
             assert!(

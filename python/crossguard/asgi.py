@@ -24,9 +24,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-_H2_WEBSOCKET = (b":protocol", b"websocket")
-
-
 def _target(scope: Scope) -> bytes:
     """The request target as sent: ``raw_path`` (else ``path`` re-encoded) and the query."""
     path = scope.get("raw_path")
@@ -34,21 +31,6 @@ def _target(scope: Scope) -> bytes:
         path = quote(scope.get("path", "/"), safe="/:@!$&'()*+,;=-._~").encode("ascii")
     query = scope.get("query_string", b"")
     return path + b"?" + query if query else path
-
-
-def check_scope(policy: Policy, scope: Scope) -> Verdict:
-    """Judge an ``http`` or ``websocket`` scope with ``policy``.
-
-    A ``websocket`` scope is its opening handshake: a ``GET`` over HTTP/1.1, an extended
-    ``CONNECT`` (RFC 8441) over HTTP/2 and HTTP/3.
-    """
-    version = scope.get("http_version", "1.1")
-    headers = scope.get("headers", ())
-    if scope["type"] == "websocket":
-        if version in ("2", "3"):
-            return policy.check("CONNECT", _target(scope), [*headers, _H2_WEBSOCKET], version)
-        return policy.check("GET", _target(scope), headers, version)
-    return policy.check(scope.get("method", "GET"), _target(scope), headers, version)
 
 
 class CrossGuard:

@@ -23,22 +23,21 @@ pub(crate) fn check(
         Some(kind) => kind.eq(intern!(py, "websocket"))?,
         None => false,
     };
-    let version = match scope.get_item(intern!(py, "http_version"))? {
-        Some(version) => version.cast_into::<PyString>()?.to_cow()?.into_owned(),
-        None => "1.1".to_owned(),
+    let version = scope.get_item(intern!(py, "http_version"))?;
+    let version = match &version {
+        Some(version) => version.cast::<PyString>()?.to_cow()?,
+        None => Cow::Borrowed("1.1"),
     };
-    let over_h2 = matches!(version.as_str(), "2" | "3");
-    let method = if websocket {
-        Some(Cow::Borrowed(if over_h2 {
+    let over_h2 = matches!(version.as_ref(), "2" | "3");
+    let method = scope.get_item(intern!(py, "method"))?;
+    let method = match (websocket, &method) {
+        (true, _) => Some(Cow::Borrowed(if over_h2 {
             &b"CONNECT"[..]
         } else {
             b"GET"
-        }))
-    } else {
-        match scope.get_item(intern!(py, "method"))? {
-            Some(method) => bytes_of(&method, "method")?.map(|m| Cow::Owned(m.into_owned())),
-            None => Some(Cow::Borrowed(&b"GET"[..])),
-        }
+        })),
+        (false, Some(method)) => bytes_of(method, "method")?,
+        (false, None) => Some(Cow::Borrowed(&b"GET"[..])),
     };
     let target = asgi_target(scope)?;
     let headers = match scope.get_item(intern!(py, "headers"))? {

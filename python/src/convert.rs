@@ -208,10 +208,6 @@ impl Head {
         http_version: &str,
         keep: Keep,
     ) -> PyResult<Result<Self, Malformed>> {
-        // Bounded before anything is read: a sized collection says how many it holds.
-        if headers.len().is_ok_and(|len| len > MAX_FIELDS) {
-            return Ok(Err(Malformed::TooManyFields));
-        }
         let method = bytes_of(method, "method")?;
         let target = bytes_of(target, "target")?;
         Self::read_fields(method, target, headers, http_version, keep, None)
@@ -228,6 +224,7 @@ impl Head {
         keep: Keep,
         protocol: Option<&str>,
     ) -> PyResult<Result<Self, Malformed>> {
+        // Bounded before anything is read: a sized collection says how many it holds.
         let len = headers.len().ok();
         if len.is_some_and(|len| len > MAX_FIELDS) {
             return Ok(Err(Malformed::TooManyFields));

@@ -568,3 +568,122 @@ async fn connect_timeout_is_504() {
         "{log}"
     );
 }
+
+/// A raw upstream that counts the connections it accepts and answers every request head on them
+/// (`HEAD` and `/empty` with no body, anything else with `ok`), closing each connection after
+/// its first answer when `close_after_each` (without saying so: no `Connection: close`).
+async fn counting_upstream(
+    close_after_each: bool,
+) -> (
+    std::net::SocketAddr,
+    Arc<std::sync::atomic::AtomicUsize>,
+    tokio::task::JoinHandle<()>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&accepted);
+    let task = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let Ok(Ok(n)) = tokio::time::timeout(WAIT, stream.read(&mut buf)).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    head.extend_from_slice(&buf[..n]);
+                    while let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let request: Vec<u8> = head.drain(..end + 4).collect();
+                        let answer: &[u8] = if request.starts_with(b"HEAD ") {
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n"
+                        } else if request.starts_with(b"GET /empty ") {
+                            b"HTTP/1.1 204 No Content\r\n\r\n"
+                        } else {
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+                        };
+                        if stream.write_all(answer).await.is_err() || close_after_each {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (addr, accepted, task)
+}
+
+/// Sends `request` on `stream` and reads its answer's head and its `content-length` body.
+async fn exchange(stream: &mut tokio::net::TcpStream, request: &[u8]) -> (String, Vec<u8>) {
+    stream.write_all(request).await.unwrap();
+    let head = crate::support::read_head(stream).await;
+    let length = head
+        .lines()
+        .find_map(|line| {
+            line.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(str::to_owned)
+        })
+        .map_or(0, |value| value.trim().parse::<usize>().unwrap());
+    let body_expected = !request.starts_with(b"HEAD ");
+    let mut body = vec![0u8; if body_expected { length } else { 0 }];
+    tokio::time::timeout(WAIT, stream.read_exact(&mut body))
+        .await
+        .unwrap()
+        .unwrap();
+    (head, body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn upstream_connections_are_reused_and_replaced_when_the_upstream_closes_them() {
+    use std::sync::atomic::Ordering;
+    // Reused: six requests in turn on one client connection (so one worker and its pool) take
+    // one upstream connection, whether the answer had a body, none (`204`), or was to `HEAD`.
+    let (addr, accepted, task) = counting_upstream(false).await;
+    let proxy = Crossguard::proxy(&["--upstream", &format!("http://{addr}")]);
+    let mut client = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+    let host = format!("Host: {}\r\n", proxy.addr);
+    for (request, status, body) in [
+        ("GET /a", "HTTP/1.1 200 OK", &b"ok"[..]),
+        ("GET /empty", "HTTP/1.1 204 No Content", b""),
+        ("HEAD /b", "HTTP/1.1 200 OK", b""),
+        ("GET /c", "HTTP/1.1 200 OK", b"ok"),
+        ("HEAD /d", "HTTP/1.1 200 OK", b""),
+        ("GET /e", "HTTP/1.1 200 OK", b"ok"),
+    ] {
+        let bytes = format!("{request} HTTP/1.1\r\n{host}\r\n");
+        let (head, got) = exchange(&mut client, bytes.as_bytes()).await;
+        assert!(head.starts_with(status), "{request}: {head}");
+        assert_eq!(got, body, "{request}");
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "one upstream connection"
+    );
+    task.abort();
+
+    // Replaced: an upstream that closes every connection after one answer, unannounced. Each
+    // request still gets the upstream's answer (on a new connection), never a 502.
+    let (addr, accepted, task) = counting_upstream(true).await;
+    let proxy = Crossguard::proxy(&["--upstream", &format!("http://{addr}")]);
+    let mut client = tokio::net::TcpStream::connect(proxy.addr).await.unwrap();
+    let host = format!("Host: {}\r\n", proxy.addr);
+    for n in 0..8 {
+        let bytes = format!("GET /{n} HTTP/1.1\r\n{host}\r\n");
+        let (head, got) = exchange(&mut client, bytes.as_bytes()).await;
+        assert!(head.starts_with("HTTP/1.1 200 OK"), "request {n}: {head}");
+        assert_eq!(got, b"ok", "request {n}");
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        8,
+        "one upstream connection per request"
+    );
+    task.abort();
+}

@@ -14,6 +14,8 @@ use hyper::body::Incoming;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, Sleep};
 
+use super::pool::Lease;
+
 /// What a log line says about the request a body belongs to.
 #[derive(Debug, Clone)]
 pub(crate) struct Described {
@@ -27,12 +29,28 @@ pub(crate) struct Described {
 pub(crate) enum ProxyBody {
     /// A message of the proxy's (a rejection, an upstream error).
     Text(Option<Bytes>),
-    /// The upstream's body, frame by frame, holding its upstream slot until it ends.
+    /// The upstream's body, frame by frame, holding its upstream slot until it ends; then its
+    /// connection goes back to the pool.
     Upstream {
         body: Incoming,
         request: Described,
         slot: Option<OwnedSemaphorePermit>,
+        lease: Option<Lease>,
     },
+}
+
+impl Drop for ProxyBody {
+    fn drop(&mut self) {
+        // A body that ended without being polled to its end (hyper writes no body for `HEAD`,
+        // `204` or `304`, nor once it has the whole length) still frees its connection.
+        if let Self::Upstream { body, lease, .. } = self {
+            if body.is_end_stream() {
+                if let Some(lease) = lease.take() {
+                    lease.release();
+                }
+            }
+        }
+    }
 }
 
 impl ProxyBody {
@@ -61,6 +79,7 @@ impl Body for ProxyBody {
                 body,
                 request,
                 slot,
+                lease,
             } => {
                 let polled = Pin::new(body).poll_frame(cx);
                 match &polled {
@@ -73,8 +92,15 @@ impl Body for ProxyBody {
                             crate::proxy::forward::chain(err)
                         );
                         *slot = None;
+                        // The connection is not reused.
+                        *lease = None;
                     }
-                    Poll::Ready(None) => *slot = None,
+                    Poll::Ready(None) => {
+                        *slot = None;
+                        if let Some(lease) = lease.take() {
+                            lease.release();
+                        }
+                    }
                     _ => {}
                 }
                 polled

@@ -8,8 +8,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::Uri;
-use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};
-use hyper_util::rt::TokioIo;
+use hyper_util::client::legacy::connect::HttpConnector;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpSocket, TcpStream};
 use tower_service::Service;
@@ -22,40 +21,38 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Clone)]
 pub(crate) struct Connector {
     tcp: HttpConnector,
+    /// The upstream's origin, which the TCP connector resolves and connects to.
+    origin: Uri,
     via: Via,
     connect_timeout: Duration,
 }
 
 impl Connector {
-    pub(crate) fn new(via: Via, connect_timeout: Duration) -> Self {
+    pub(crate) fn new(origin: Uri, via: Via, connect_timeout: Duration) -> Self {
         let mut tcp = HttpConnector::new();
         tcp.set_connect_timeout(Some(connect_timeout));
         tcp.set_nodelay(true);
         Self {
             tcp,
+            origin,
             via,
             connect_timeout,
         }
     }
-}
 
-impl Service<Uri> for Connector {
-    type Response = TokioIo<UpstreamStream>;
-    type Error = BoxError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, BoxError>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.tcp.poll_ready(cx).map_err(Into::into)
-    }
-
-    fn call(&mut self, uri: Uri) -> Self::Future {
+    /// A new connection to the upstream.
+    pub(crate) fn connect(
+        &self,
+    ) -> Pin<Box<dyn Future<Output = Result<UpstreamStream, BoxError>> + Send>> {
         let timeout = self.connect_timeout;
         match &self.via {
             Via::Tcp => {
-                let connecting = self.tcp.call(uri);
+                // Names are resolved on every new connection, addresses tried in turn, each
+                // within the connect timeout.
+                let connecting = self.tcp.clone().call(self.origin.clone());
                 Box::pin(async move {
                     let io = connecting.await?;
-                    Ok(TokioIo::new(UpstreamStream::Tcp(io.into_inner())))
+                    Ok(UpstreamStream::Tcp(io.into_inner()))
                 })
             }
             #[cfg(unix)]
@@ -67,7 +64,7 @@ impl Service<Uri> for Connector {
                         .map_err(|err| {
                             io::Error::new(err.kind(), format!("{}: {err}", path.display()))
                         })?;
-                    Ok(TokioIo::new(UpstreamStream::Unix(stream)))
+                    Ok(UpstreamStream::Unix(stream))
                 })
             }
             Via::Sockets { source, addr } => {
@@ -80,7 +77,7 @@ impl Service<Uri> for Connector {
                     })
                     .await?;
                     let _ = stream.set_nodelay(true);
-                    Ok(TokioIo::new(UpstreamStream::Tcp(stream)))
+                    Ok(UpstreamStream::Tcp(stream))
                 })
             }
         }
@@ -107,16 +104,6 @@ pub(crate) enum UpstreamStream {
     Tcp(TcpStream),
     #[cfg(unix)]
     Unix(tokio::net::UnixStream),
-}
-
-impl Connection for UpstreamStream {
-    fn connected(&self) -> Connected {
-        match self {
-            Self::Tcp(stream) => stream.connected(),
-            #[cfg(unix)]
-            Self::Unix(stream) => stream.connected(),
-        }
-    }
 }
 
 impl AsyncRead for UpstreamStream {

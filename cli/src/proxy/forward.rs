@@ -18,14 +18,13 @@ use std::time::Duration;
 use crossguard::Verdict;
 use http::{HeaderValue, Method, Request, Response, StatusCode, Version, header};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_service::Service;
 
 use super::body::{BodyTimeout, Described, ProxyBody, TimedBody};
 use super::connect::Connector;
 use super::hop::{add_forwarded, forwarded_for, remove_hop_by_hop, rewrite_for_upstream};
+use super::pool::{Pool, SendError};
 use super::upgrade::{Offer, tunnel};
 use super::upstream::Upstream;
 
@@ -46,7 +45,7 @@ pub(crate) struct ForwardConfig {
 #[derive(Debug)]
 pub(crate) struct Forwarder {
     config: ForwardConfig,
-    client: Client<Connector, TimedBody>,
+    pool: Arc<Pool>,
     upstream_slots: Arc<Semaphore>,
 }
 
@@ -54,15 +53,15 @@ impl Forwarder {
     /// A forwarder with its own connection pool, taking its upstream slots from `upstream_slots`
     /// (shared by every worker).
     pub(crate) fn new(config: ForwardConfig, upstream_slots: Arc<Semaphore>) -> Self {
-        let connector = Connector::new(config.upstream.via().clone(), config.connect_timeout);
-        let max_upstream = config.max_upstream.max(1);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(max_upstream)
-            .build(connector);
+        let connector = Connector::new(
+            config.upstream.origin_uri(),
+            config.upstream.via().clone(),
+            config.connect_timeout,
+        );
+        let pool = Arc::new(Pool::new(connector, config.max_upstream));
         Self {
             config,
-            client,
+            pool,
             upstream_slots,
         }
     }
@@ -207,10 +206,14 @@ async fn forward(
     let path = Path(&target);
     let version = request.version();
 
-    let received_host = request
+    // The target's authority (absolute form, HTTP/2's `:authority`) wins over `Host` (RFC 9112
+    // §3.2.2); the upstream is sent it as `Host`.
+    let target_host = request
         .uri()
         .authority()
-        .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        .and_then(|a| HeaderValue::from_str(a.as_str()).ok());
+    let received_host = target_host
+        .clone()
         .or_else(|| request.headers().get(header::HOST).cloned());
     let websocket = accept.map(|accept| {
         (
@@ -219,12 +222,18 @@ async fn forward(
         )
     });
 
-    let Ok(Ok(upstream_slot)) = tokio::time::timeout(
-        config.connect_timeout,
-        Arc::clone(&forwarder.upstream_slots).acquire_owned(),
-    )
-    .await
-    else {
+    // A free slot is taken at once; the timer starts only when there is none.
+    let upstream_slot = match Arc::clone(&forwarder.upstream_slots).try_acquire_owned() {
+        Ok(slot) => Ok(slot),
+        Err(_) => tokio::time::timeout(
+            config.connect_timeout,
+            Arc::clone(&forwarder.upstream_slots).acquire_owned(),
+        )
+        .await
+        .map_err(drop)
+        .and_then(|acquired| acquired.map_err(drop)),
+    };
+    let Ok(upstream_slot) = upstream_slot else {
         eprintln!(
             "crossguard: upstream_busy {method} {path}: {} requests already in flight to the upstream",
             config.max_upstream
@@ -245,26 +254,34 @@ async fn forward(
     add_forwarded(&mut parts.headers, &peer, received_host.as_ref());
     if config.rewrite_host {
         rewrite_for_upstream(&mut parts.headers, &config.upstream, policy_passed);
-    } else if let Some(host) = &received_host {
-        // HTTP/2 carries the authority in `:authority`; HTTP/1.1 upstreams need it as `Host`.
-        parts.headers.insert(header::HOST, host.clone());
+    } else if let Some(host) = target_host {
+        parts.headers.insert(header::HOST, host);
+    } else if received_host.is_none() {
+        // HTTP/1.0 may come without `Host`; HTTP/1.1 requires one (RFC 9112 §3.2).
+        parts
+            .headers
+            .insert(header::HOST, config.upstream.authority_value().clone());
     }
-    parts.uri = match config.upstream.uri_for(parts.uri.path_and_query()) {
-        Ok(uri) => uri,
-        Err(_) => return text_response(StatusCode::BAD_REQUEST, "crossguard: bad_target\n"),
-    };
+    if parts.uri.scheme().is_some() || parts.uri.authority().is_some() {
+        // Absolute form (and HTTP/2's target): the upstream gets the origin form.
+        parts.uri = parts
+            .uri
+            .path_and_query()
+            .cloned()
+            .map_or_else(|| http::Uri::from_static("/"), http::Uri::from);
+    }
     parts.version = Version::HTTP_11;
     parts.extensions = http::Extensions::new();
     let upstream_request = Request::from_parts(parts, body);
 
     let answer = tokio::time::timeout(
         config.response_timeout,
-        forwarder.client.request(upstream_request),
+        forwarder.pool.send(upstream_request),
     )
     .await;
-    let mut response = match answer {
-        Ok(Ok(response)) => response,
-        Ok(Err(err)) if BodyTimeout::caused(&err) => {
+    let (mut response, lease) = match answer {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(SendError::Request(err))) if BodyTimeout::caused(&err) => {
             // The body's own log line has said why.
             let mut response = Failure::BodyTimeout.response();
             if version < Version::HTTP_2 {
@@ -276,16 +293,18 @@ async fn forward(
             return response;
         }
         Ok(Err(err)) => {
-            let failure = if err.is_connect() && timed_out(&err) {
-                Failure::Timeout
-            } else {
-                Failure::Unavailable
+            let (failure, why) = match err {
+                SendError::Connect(err) => {
+                    let failure = if timed_out(err.as_ref()) {
+                        Failure::Timeout
+                    } else {
+                        Failure::Unavailable
+                    };
+                    (failure, format!("cannot connect: {}", chain(err.as_ref())))
+                }
+                SendError::Request(err) => (Failure::Unavailable, chain(&err)),
             };
-            eprintln!(
-                "crossguard: {} {method} {path}: {}",
-                failure.reason(),
-                chain(&err)
-            );
+            eprintln!("crossguard: {} {method} {path}: {why}", failure.reason());
             return failure.response();
         }
         Err(_) => {
@@ -327,6 +346,7 @@ async fn forward(
             body,
             request: Described { method, target },
             slot: Some(upstream_slot),
+            lease: Some(lease),
         },
     )
 }

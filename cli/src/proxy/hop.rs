@@ -25,20 +25,48 @@ const HOP_BY_HOP: [HeaderName; 6] = [
 /// `Host` stays whatever `Connection` says: the guard decided on it, and the upstream must see
 /// the same one.
 pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .filter_map(|token| HeaderName::from_bytes(token.trim().as_bytes()).ok())
-        .filter(|name| name != header::HOST)
-        .collect();
+    // One pass over the names finds which are there (most messages carry none, or only
+    // `Connection`); only those are looked up again to be removed.
+    let mut present = [false; 6];
+    for name in headers.keys() {
+        if let Some(index) = HOP_BY_HOP.iter().position(|hop| hop == name) {
+            if let Some(flag) = present.get_mut(index) {
+                *flag = true;
+            }
+        }
+    }
+    if !present.contains(&true) {
+        return;
+    }
+    // `Connection` is first in `HOP_BY_HOP`.
+    let named: Vec<HeaderName> = if present.first() == Some(&true) {
+        headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+            .map(<[u8]>::trim_ascii)
+            // `keep-alive` (the usual token) and `upgrade` are removed below in any case.
+            .filter(|token| {
+                !token.is_empty()
+                    && !HOP_BY_HOP
+                        .iter()
+                        .any(|hop| token.eq_ignore_ascii_case(hop.as_str().as_bytes()))
+            })
+            .filter_map(|token| HeaderName::from_bytes(token).ok())
+            .filter(|name| name != header::HOST)
+            .collect()
+    } else {
+        Vec::new()
+    };
     let upgrade: Vec<HeaderValue> = if keep_upgrade {
         headers.get_all(header::UPGRADE).iter().cloned().collect()
     } else {
         Vec::new()
     };
-    for name in named.iter().chain(HOP_BY_HOP.iter()) {
+    for name in &named {
+        headers.remove(name);
+    }
+    for (name, _) in HOP_BY_HOP.iter().zip(present).filter(|(_, there)| *there) {
         headers.remove(name);
     }
     if keep_upgrade && !upgrade.is_empty() {
@@ -72,8 +100,10 @@ pub(crate) fn add_forwarded(
     client: &HeaderValue,
     host: Option<&HeaderValue>,
 ) {
-    for name in &CLIENT_CLAIMS {
-        headers.remove(name);
+    if headers.keys().any(|name| CLIENT_CLAIMS.contains(name)) {
+        for name in &CLIENT_CLAIMS {
+            headers.remove(name);
+        }
     }
     headers.insert(X_FORWARDED_FOR, client.clone());
     match host {

@@ -9,6 +9,7 @@ mod body;
 mod connect;
 mod forward;
 mod hop;
+mod pool;
 mod upgrade;
 pub(crate) mod upstream;
 

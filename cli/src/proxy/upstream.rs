@@ -164,20 +164,14 @@ impl Upstream {
         })
     }
 
-    /// The target to send upstream for a received request target.
-    pub(crate) fn uri_for(
-        &self,
-        path_and_query: Option<&PathAndQuery>,
-    ) -> Result<Uri, http::Error> {
+    /// The origin as a URI (what the TCP connector resolves and connects to).
+    pub(crate) fn origin_uri(&self) -> Uri {
         let mut parts = http::uri::Parts::default();
         parts.scheme = Some(Scheme::HTTP);
         parts.authority = Some(self.authority.clone());
-        parts.path_and_query = Some(
-            path_and_query
-                .cloned()
-                .unwrap_or_else(|| PathAndQuery::from_static("/")),
-        );
-        Ok(Uri::from_parts(parts)?)
+        parts.path_and_query = Some(PathAndQuery::from_static("/"));
+        // Scheme, authority and path are all set: the parts always make a URI.
+        Uri::from_parts(parts).unwrap_or_default()
     }
 
     /// `host:port` as a `Host` value.

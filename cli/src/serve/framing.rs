@@ -210,7 +210,16 @@ impl Follower {
                         };
                     }
                 }
-                State::Head(_) | State::Chunked { .. } => {
+                State::Head(reader) => {
+                    let (taken, read) = reader.feed(bytes);
+                    bytes = bytes.get(taken..).unwrap_or_default();
+                    match read {
+                        Read::More => {}
+                        Read::TooLarge => self.lost(log),
+                        Read::Complete(facts) => self.head(&facts, log),
+                    }
+                }
+                State::Chunked { .. } => {
                     let Some((&byte, rest)) = bytes.split_first() else {
                         return;
                     };
@@ -386,6 +395,106 @@ struct HeadReader {
 }
 
 impl HeadReader {
+    /// Reads head bytes from `bytes` until the head is complete or too large, or `bytes` runs
+    /// out: how many it took, and what they gave. A line at a time, with the same outcome as
+    /// [`HeadReader::byte`] for each byte in turn (which it falls back to for a line with a CR
+    /// inside, for the bytes before the request line, and near the size cap).
+    fn feed(&mut self, bytes: &[u8]) -> (usize, Read) {
+        let mut taken = 0;
+        let mut rest = bytes;
+        while self.len == 0 {
+            let Some((&byte, after)) = rest.split_first() else {
+                return (taken, Read::More);
+            };
+            taken += 1;
+            rest = after;
+            match self.byte(byte) {
+                Read::More => {}
+                read => return (taken, read),
+            }
+        }
+        loop {
+            let end = memchr::memchr(b'\n', rest);
+            let line = end.and_then(|end| rest.get(..end)).unwrap_or(rest);
+            let text = line.strip_suffix(b"\r").unwrap_or(line);
+            if memchr::memchr(b'\r', text).is_some() || self.len + line.len() >= MAX_HEAD {
+                let whole = end.map_or(line.len(), |end| end + 1);
+                for &byte in rest.get(..whole).unwrap_or_default() {
+                    taken += 1;
+                    match self.byte(byte) {
+                        Read::More => {}
+                        read => return (taken, read),
+                    }
+                }
+                rest = rest.get(whole..).unwrap_or_default();
+            } else {
+                self.len += line.len();
+                self.text(text);
+                taken += line.len();
+                rest = rest.get(line.len()..).unwrap_or_default();
+                if end.is_some() {
+                    taken += 1;
+                    rest = rest.get(1..).unwrap_or_default();
+                    match self.byte(b'\n') {
+                        Read::More => {}
+                        read => return (taken, read),
+                    }
+                }
+            }
+            if end.is_none() {
+                return (taken, Read::More);
+            }
+        }
+    }
+
+    /// A line's bytes other than CR and LF (already counted in `len`), as [`HeadReader::byte`]
+    /// takes them one by one.
+    fn text(&mut self, text: &[u8]) {
+        let Some(&first) = text.first() else {
+            return;
+        };
+        if !self.line_has_bytes && self.line != Line::Request && (first == b' ' || first == b'\t') {
+            self.facts.obsolete_fold = true;
+            self.line = Line::Other;
+        }
+        self.line_has_bytes = true;
+        let mut rest = text;
+        if self.line == Line::Undecided && self.kept.is_empty() {
+            // The name usually arrives whole: its first bytes decide at once, as they would one
+            // by one.
+            match classify(text.get(..NAME_PREFIX).unwrap_or(text)) {
+                Line::Undecided => {}
+                line => {
+                    self.line = line;
+                    if matches!(line, Line::ContentLength | Line::TransferEncoding) {
+                        self.kept.extend_from_slice(text);
+                    }
+                    return;
+                }
+            }
+        }
+        while self.line == Line::Undecided {
+            let Some((&byte, after)) = rest.split_first() else {
+                return;
+            };
+            self.kept.push(byte);
+            self.line = classify(&self.kept);
+            if self.line == Line::Other {
+                self.kept.clear();
+            }
+            rest = after;
+        }
+        match self.line {
+            Line::Request => {
+                let room = NAME_PREFIX.saturating_sub(self.kept.len()).min(rest.len());
+                self.kept
+                    .extend_from_slice(rest.get(..room).unwrap_or_default());
+            }
+            Line::ContentLength | Line::TransferEncoding => self.kept.extend_from_slice(rest),
+            Line::Undecided | Line::Other => {}
+        }
+    }
+
     fn byte(&mut self, byte: u8) -> Read {
         // Empty lines before a request line are ignored (RFC 9112 §2.2), as httparse does.
         if self.len == 0 && (byte == b'\r' || byte == b'\n') {
@@ -415,6 +524,10 @@ impl HeadReader {
             Line::Undecided => {
                 self.kept.push(byte);
                 self.line = classify(&self.kept);
+                if self.line == Line::Other {
+                    // Nothing of an unrelated line is kept.
+                    self.kept.clear();
+                }
             }
             Line::ContentLength | Line::TransferEncoding => self.kept.push(byte),
             Line::Request | Line::Other => {}
@@ -775,6 +888,97 @@ mod tests {
             differential(b"GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n"),
             Ok(2)
         );
+    }
+
+    /// What the follower records and where it ends up, fed `input` in pieces of the given sizes
+    /// (cycled); with no sizes, a byte at a time with heads read by [`HeadReader::byte`].
+    fn followed(input: &[u8], pieces: &[usize]) -> (VecDeque<Head>, bool, String) {
+        let log = FramingLog::default();
+        let mut follower = Follower::new();
+        if pieces.is_empty() {
+            for &byte in input {
+                if matches!(follower.state, State::Head(_)) {
+                    follower.byte(byte, &log);
+                } else {
+                    follower.feed(&[byte], &log);
+                }
+            }
+        }
+        let mut rest = if pieces.is_empty() { &[][..] } else { input };
+        for &size in pieces.iter().cycle() {
+            if rest.is_empty() {
+                break;
+            }
+            let (piece, after) = rest.split_at(size.clamp(1, rest.len()));
+            follower.feed(piece, &log);
+            rest = after;
+        }
+        let shared = log.lock();
+        let state = match &follower.state {
+            State::Head(reader) => format!(
+                "head len {} line {:?} kept {:?} has {} facts {:?}",
+                reader.len, reader.line, reader.kept, reader.line_has_bytes, reader.facts
+            ),
+            other => format!("{other:?}"),
+        };
+        (shared.pending.clone(), shared.lost, state)
+    }
+
+    /// The line-at-a-time head reader ends where the byte-at-a-time one does, whatever the
+    /// pieces the bytes come in: the table's inputs with CRs, LFs, spaces and tabs put in at
+    /// pseudo-random places (a fixed seed), and lines long enough to reach the head cap.
+    #[test]
+    fn reading_a_line_at_a_time_is_reading_a_byte_at_a_time() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut inputs: Vec<Vec<u8>> = CASES.iter().map(|c| c.1.to_vec()).collect();
+        for input in CASES.iter().map(|c| c.1) {
+            for _ in 0..40 {
+                let mut mutated = input.to_vec();
+                for _ in 0..(next() % 4 + 1) {
+                    let at = usize::try_from(next()).unwrap() % (mutated.len() + 1);
+                    let byte =
+                        [b'\r', b'\n', b' ', b'\t', b'\r'][usize::try_from(next() % 5).unwrap()];
+                    mutated.insert(at, byte);
+                }
+                inputs.push(mutated);
+            }
+        }
+        for fill in [
+            MAX_HEAD - 40,
+            MAX_HEAD - 17,
+            MAX_HEAD - 16,
+            MAX_HEAD - 3,
+            MAX_HEAD,
+        ] {
+            let mut long = b"GET / HTTP/1.1\r\nX: ".to_vec();
+            long.resize(fill, b'a');
+            // A line that has not ended yet, at and past the cap.
+            inputs.push([&long[..], b"aaaa"].concat());
+            long.extend_from_slice(b"\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+            inputs.push(long);
+        }
+        for input in &inputs {
+            let by_byte = followed(input, &[]);
+            let pieces = [
+                usize::try_from(next() % 7 + 1).unwrap(),
+                usize::try_from(next() % 64 + 1).unwrap(),
+                usize::try_from(next() % 3 + 1).unwrap(),
+            ];
+            for sizes in [&[1][..], &[input.len()], &pieces] {
+                assert_eq!(
+                    followed(input, sizes),
+                    by_byte,
+                    "{sizes:?}: {:?}",
+                    String::from_utf8_lossy(input)
+                );
+            }
+        }
     }
 
     #[test]

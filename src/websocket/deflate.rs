@@ -362,6 +362,16 @@ where
     Some(())
 }
 
+/// Calls `visit(name)` for each extension element of every field line, in order, read with the
+/// same grammar and caps as an offer; `None` when they are broken.
+pub(crate) fn for_each_extension_name<'a, I, F>(lines: I, mut visit: F) -> Option<()>
+where
+    I: IntoIterator<Item = &'a HeaderValue>,
+    F: FnMut(&'a [u8]),
+{
+    for_each_extension(lines, |name, _| visit(name))
+}
+
 /// A permessage-deflate offer as the client wrote it.
 #[derive(Clone, Copy, Default)]
 struct Offer {

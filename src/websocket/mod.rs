@@ -31,6 +31,7 @@
 //! ```
 
 mod accept;
+mod answer;
 mod deflate;
 mod field_list;
 mod protocol;
@@ -44,6 +45,7 @@ use http::header::{
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, Version};
 
 pub use accept::{AcceptKey, accept_key, is_valid_key};
+pub use answer::{AnswerError, Offer};
 pub use deflate::{DeflateConfig, DeflateParams, negotiate_deflate};
 pub use protocol::select_protocol;
 

@@ -16,6 +16,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use crossguard::Verdict;
+use crossguard::websocket::Offer;
 use http::{HeaderValue, Method, Request, Response, StatusCode, Version, header};
 use hyper::body::Incoming;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -25,7 +26,7 @@ use super::body::{BodyTimeout, Described, ProxyBody, TimedBody};
 use super::connect::Connector;
 use super::hop::{add_forwarded, forwarded_for, remove_hop_by_hop, rewrite_for_upstream};
 use super::pool::{Pool, SendError};
-use super::upgrade::{Offer, tunnel};
+use super::upgrade::tunnel;
 use super::upstream::Upstream;
 
 /// How the proxy talks to its upstream.
@@ -217,7 +218,7 @@ async fn forward(
         .or_else(|| request.headers().get(header::HOST).cloned());
     let websocket = accept.map(|accept| {
         (
-            Offer::read(request.headers(), accept),
+            Offer::new(request.headers(), accept),
             hyper::upgrade::on(&mut request),
         )
     });

@@ -8,7 +8,7 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use super::upstream::Upstream;
 
 /// Fields that describe one connection, not the message (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [HeaderName; 6] = [
+static HOP_BY_HOP: [HeaderName; 6] = [
     header::CONNECTION,
     HeaderName::from_static("proxy-connection"),
     HeaderName::from_static("keep-alive"),
@@ -89,7 +89,7 @@ pub(crate) fn forwarded_for(client: IpAddr) -> HeaderValue {
 /// Client-supplied fields that name a client, a proxy or a protocol: the proxy is the edge, so
 /// whatever a client put there is a claim nobody checked (an app that trusts the leftmost
 /// address could be misled), and is dropped.
-const CLIENT_CLAIMS: [HeaderName; 2] = [header::FORWARDED, HeaderName::from_static("x-real-ip")];
+static CLIENT_CLAIMS: [HeaderName; 2] = [header::FORWARDED, HeaderName::from_static("x-real-ip")];
 
 /// Sets `X-Forwarded-For` to the client's address alone, `X-Forwarded-Host` to the received
 /// authority (port included) and `X-Forwarded-Proto` to `http`; drops the client's own

@@ -675,7 +675,11 @@ impl<T: AsyncRead + Unpin> AsyncRead for FramingIo<T> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = polled {
-            if !matches!(this.follower.state, State::Done) && !this.log.is_stopped() {
+            if matches!(this.follower.state, State::Done) {
+                // Nothing more to follow (a tunnel, HTTP/2, or framing lost).
+            } else if this.log.is_stopped() {
+                this.follower.state = State::Done;
+            } else {
                 let new = buf.filled().get(before..).unwrap_or_default();
                 this.follower.feed(new, &this.log);
             }

@@ -35,27 +35,10 @@ connections=32
 bench=tests/proxy/bench
 
 # --- what the bench needs -------------------------------------------------------------------
-sudo=()
-[ "$(id -u)" -eq 0 ] || sudo=(sudo)
-if ! command -v nginx >/dev/null || ! command -v wrk >/dev/null; then
-    echo "installing Debian's nginx and wrk"
-    export DEBIAN_FRONTEND=noninteractive
-    # Keep the package's maintainer scripts from starting the system nginx (on port 80, all
-    # addresses): invoke-rc.d obeys policy-rc.d, and 101 means "action forbidden".
-    policy_rc=
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        policy_rc=/usr/sbin/policy-rc.d
-        printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy_rc" >/dev/null
-        "${sudo[@]}" chmod 755 "$policy_rc"
-    fi
-    install_status=0
-    timeout 300 "${sudo[@]}" apt-get update -qq || install_status=$?
-    if [ "$install_status" -eq 0 ]; then
-        timeout 600 "${sudo[@]}" apt-get install -y -qq nginx wrk >/dev/null || install_status=$?
-    fi
-    [ -n "$policy_rc" ] && "${sudo[@]}" rm -f "$policy_rc"
-    [ "$install_status" -eq 0 ] || { echo "apt-get failed ($install_status)" >&2; exit 1; }
-fi
+. scripts/lib/suite.sh
+missing=()
+for tool in nginx wrk; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+install_debian "${missing[@]}"
 command -v node >/dev/null || { echo "node is needed (Debian's nodejs)" >&2; exit 1; }
 (cd "$bench" && timeout 300 npm ci --no-audit --no-fund --silent >/dev/null)
 timeout 1200 cargo build --quiet --release -p crossguard-cli --locked

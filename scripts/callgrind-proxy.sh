@@ -18,25 +18,10 @@ seconds=${SECONDS_PER_RUN:-10}
 case "$seconds" in '' | *[!0-9]*) echo "SECONDS_PER_RUN must be a whole number" >&2; exit 2 ;; esac
 bench=tests/proxy/bench
 
-sudo=()
-[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+. scripts/lib/suite.sh
 missing=()
 for tool in valgrind nginx wrk; do command -v "$tool" >/dev/null || missing+=("$tool"); done
-if [ "${#missing[@]}" -gt 0 ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    # As in bench-proxy.sh: keep the package's scripts from starting the system nginx.
-    policy_rc=
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        policy_rc=/usr/sbin/policy-rc.d
-        printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy_rc" >/dev/null
-        "${sudo[@]}" chmod 755 "$policy_rc"
-    fi
-    status=0
-    timeout 300 "${sudo[@]}" apt-get update -qq || status=$?
-    [ "$status" -eq 0 ] && { timeout 600 "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null || status=$?; }
-    [ -n "$policy_rc" ] && "${sudo[@]}" rm -f "$policy_rc"
-    [ "$status" -eq 0 ] || { echo "apt-get failed ($status)" >&2; exit 1; }
-fi
+install_debian "${missing[@]}"
 command -v node >/dev/null || { echo "node is needed" >&2; exit 1; }
 (cd "$bench" && timeout 300 npm ci --no-audit --no-fund --silent >/dev/null)
 timeout 1200 cargo build --quiet --release -p crossguard-cli --locked

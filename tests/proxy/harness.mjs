@@ -364,7 +364,13 @@ export async function checkViteHmr(browser, pagePort, appDir, vitePort) {
     assertEqual(url.host, `localhost:${pagePort}`, `HMR socket host (sockets: ${JSON.stringify(sockets)})`);
     assertEqual(socket.protocol, 'vite-hmr', 'HMR subprotocol');
     if (vitePort) assert(sockets.every((s) => new URL(s.url).port !== String(vitePort)), `no socket to Vite's own port: ${JSON.stringify(sockets)}`);
-    assert(socket.messages.some((m) => m.includes('"connected"')), `connected message: ${JSON.stringify(socket.messages)}`);
+    // Vite's "connected" message follows the open event: wait for it (a loaded machine delays it).
+    const connected = await page.waitForFunction(
+      (socketUrl) => window.__sockets.some((s) => s.url === socketUrl && s.messages.some((m) => m.includes('"connected"'))),
+      socket.url, { timeout: 20_000 },
+    ).then(() => true, () => false);
+    const messages = await page.evaluate((socketUrl) => window.__sockets.filter((s) => s.url === socketUrl).map((s) => s.messages), socket.url);
+    assert(connected, `connected message: ${JSON.stringify(messages)}`);
     // An edit arrives over the proxied socket and restyles the page without a reload.
     await page.evaluate(() => { window.__sameDocument = true; });
     fs.writeFileSync(path.join(appDir, 'style.css'), '#app { color: rgb(4, 5, 6); }\n');

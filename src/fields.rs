@@ -102,7 +102,7 @@ impl<'a> Iterator for Values<'a> {
 macro_rules! field_set {
     (
         $(#[$meta:meta])*
-        struct $set:ident { $($field:ident: $name:expr,)+ }
+        struct $set:ident { $($field:ident: $name:expr => $text:literal,)+ }
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -137,10 +137,20 @@ macro_rules! field_set {
                 $(self.$field = Lines::of(headers, &$name);)+
             }
 
-            /// Whether `name` (in any case) is one of the set's fields.
+            /// The set's field named `name` (compared in any case), if any: compared with the
+            /// names as literals (`HeaderName::as_str` of a standard name is a lookup).
             #[inline]
-            pub(crate) fn has(name: &[u8]) -> bool {
-                $(name.eq_ignore_ascii_case($name.as_str().as_bytes()))||+
+            pub(crate) fn name_of(name: &[u8]) -> Option<HeaderName> {
+                $(if name.eq_ignore_ascii_case($text.as_bytes()) {
+                    return Some($name);
+                })+
+                None
+            }
+
+            /// The names as `name_of` compares them, with the fields they stand for.
+            #[cfg(test)]
+            fn texts() -> Vec<(&'static str, HeaderName)> {
+                vec![$(($text, $name)),+]
             }
         }
     };
@@ -149,13 +159,13 @@ macro_rules! field_set {
 field_set! {
     /// The fields the policy reads.
     struct Fields {
-        host: HOST,
-        origin: ORIGIN,
-        upgrade: UPGRADE,
-        key: SEC_WEBSOCKET_KEY,
-        site: SEC_FETCH_SITE,
-        mode: SEC_FETCH_MODE,
-        dest: SEC_FETCH_DEST,
+        host: HOST => "host",
+        origin: ORIGIN => "origin",
+        upgrade: UPGRADE => "upgrade",
+        key: SEC_WEBSOCKET_KEY => "sec-websocket-key",
+        site: SEC_FETCH_SITE => "sec-fetch-site",
+        mode: SEC_FETCH_MODE => "sec-fetch-mode",
+        dest: SEC_FETCH_DEST => "sec-fetch-dest",
     }
 }
 
@@ -165,10 +175,10 @@ field_set! {
     /// request against them would cost ordinary requests more than the second pass costs
     /// handshakes.
     struct HandshakeFields {
-        connection: CONNECTION,
-        version: SEC_WEBSOCKET_VERSION,
-        protocol: SEC_WEBSOCKET_PROTOCOL,
-        extensions: SEC_WEBSOCKET_EXTENSIONS,
+        connection: CONNECTION => "connection",
+        version: SEC_WEBSOCKET_VERSION => "sec-websocket-version",
+        protocol: SEC_WEBSOCKET_PROTOCOL => "sec-websocket-protocol",
+        extensions: SEC_WEBSOCKET_EXTENSIONS => "sec-websocket-extensions",
     }
 }
 
@@ -185,6 +195,20 @@ impl<'a> Fields<'a> {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    /// Each set's names are its fields' names, and `name_of` finds them in any case.
+    #[test]
+    fn the_names_are_the_fields_names() {
+        let texts = [Fields::texts(), HandshakeFields::texts()].concat();
+        assert_eq!(texts.len(), 11);
+        for (text, name) in &texts {
+            assert_eq!(*text, name.as_str());
+            let upper = text.to_ascii_uppercase();
+            let found = Fields::name_of(upper.as_bytes())
+                .or_else(|| HandshakeFields::name_of(upper.as_bytes()));
+            assert_eq!(found.as_ref(), Some(name));
+        }
+    }
 
     /// Both ways of reading agree, below, at and above the scan limit, whatever the order and
     /// repetition of the lines.

@@ -92,11 +92,17 @@ class Policy:
         """The report ``crossguard check`` prints for the request."""
     def _check_asgi(self, scope: MutableMapping[str, Any]) -> Optional[Verdict]:
         """An ``http`` or ``websocket`` scope's verdict; ``None`` when the app runs as it is."""
+    def _guard_asgi(
+        self,
+        scope: MutableMapping[str, Any],
+        send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    ) -> Union[None, AddingSend, Verdict]:
+        """What ``CrossGuard`` does with a scope: ``None`` (the app runs as it is), an
+        ``AddingSend`` wrapping ``send``, or the ``Verdict``."""
 
 class AddingSend:
     """An ASGI ``send`` that adds an allowed request's fields to the response start."""
 
-    def __init__(self, send: Callable[[MutableMapping[str, Any]], Awaitable[None]], verdict: Verdict) -> None: ...
     def __call__(self, message: MutableMapping[str, Any]) -> Awaitable[None]: ...
 
 def main(program: Sequence[str], args: Sequence[str]) -> int:

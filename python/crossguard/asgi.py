@@ -58,21 +58,20 @@ class CrossGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Judge the scope, then refuse it or run the app."""
-        kind = scope["type"]
-        if kind == "http" or kind == "websocket":
-            # None: allowed, and the app runs as it is (the common case, read in one call).
-            verdict = self.policy._check_asgi(scope)
-            if verdict is not None:
-                if not verdict.allowed:
-                    if kind == "http":
-                        await _refuse_http(verdict, send)
-                    else:
-                        await _refuse_websocket(verdict, scope, receive, send)
-                    return
-                if kind == "http":
-                    send = AddingSend(send, verdict)
-                elif verdict.protocol is not None:
-                    send = _agreeing(send, verdict.protocol)
+        # One call decides (None for the common case: the app runs as it is, and for scopes
+        # other than ``http`` and ``websocket``).
+        judged = self.policy._guard_asgi(scope, send)
+        if judged is not None:
+            if type(judged) is AddingSend:
+                send = judged  # allowed: the response gets the guard's fields
+            elif not judged.allowed:
+                if scope["type"] == "http":
+                    await _refuse_http(judged, send)
+                else:
+                    await _refuse_websocket(judged, scope, receive, send)
+                return
+            elif judged.protocol is not None:
+                send = _agreeing(send, judged.protocol)
         await self.app(scope, receive, send)
 
 

@@ -3,9 +3,12 @@
 
 use std::borrow::Cow;
 
+use std::sync::Mutex;
+
+use http::HeaderMap;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use crate::convert::{Head, Keep, bytes_of};
 use crate::verdict::Verdict;
@@ -18,15 +21,55 @@ pub(crate) fn check(
     policy: &crossguard::Policy,
     scope: &Bound<'_, PyDict>,
 ) -> PyResult<Option<Verdict>> {
+    Ok(judge(policy, scope)?.and_then(|(_, verdict)| verdict))
+}
+
+/// What `CrossGuard` does with a scope, decided in one call: `None` to run the app as it is
+/// (allowed with nothing to add, or a scope other than `http` and `websocket`); an
+/// [`AddingSend`] wrapping `send`, for an allowed request whose response gets the guard's
+/// fields; else the [`Verdict`] (a refusal, or an allowed handshake's subprotocol to name).
+pub(crate) fn guard<'py>(
+    policy: &crossguard::Policy,
+    scope: &Bound<'py, PyDict>,
+    send: &Bound<'py, PyAny>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let py = scope.py();
+    Ok(match judge(policy, scope)? {
+        None | Some((_, None)) => None,
+        Some((false, Some(verdict))) if verdict.allowed() => Some(
+            Bound::new(
+                py,
+                AddingSend {
+                    send: send.clone().unbind(),
+                    added: verdict.into_added(),
+                },
+            )?
+            .into_any(),
+        ),
+        Some((_, Some(verdict))) => Some(Bound::new(py, verdict)?.into_any()),
+    })
+}
+
+/// A scope's verdict, when it is an `http` or `websocket` scope: whether it is a `websocket`
+/// one, and its verdict unless the app may run as it is.
+fn judge(
+    policy: &crossguard::Policy,
+    scope: &Bound<'_, PyDict>,
+) -> PyResult<Option<(bool, Option<Verdict>)>> {
     let py = scope.py();
     let websocket = match scope.get_item(intern!(py, "type"))? {
-        Some(kind) => kind.eq(intern!(py, "websocket"))?,
-        None => false,
+        Some(kind) if kind.eq(intern!(py, "http"))? => false,
+        Some(kind) if kind.eq(intern!(py, "websocket"))? => true,
+        _ => return Ok(None),
     };
     let version = scope.get_item(intern!(py, "http_version"))?;
     let version = match &version {
-        Some(version) => version.cast::<PyString>()?.to_cow()?,
-        None => Cow::Borrowed("1.1"),
+        // Compared before it is read: reading a `str` under the stable ABI of Python 3.9 makes
+        // a `bytes` copy of it.
+        Some(version) if !version.eq(intern!(py, "1.1"))? => {
+            version.cast::<PyString>()?.to_cow()?
+        }
+        _ => Cow::Borrowed("1.1"),
     };
     let over_h2 = matches!(version.as_ref(), "2" | "3");
     let method = scope.get_item(intern!(py, "method"))?;
@@ -36,7 +79,7 @@ pub(crate) fn check(
         } else {
             b"GET"
         })),
-        (false, Some(method)) => bytes_of(method, "method")?,
+        (false, Some(method)) => method_of(method)?,
         (false, None) => Some(Cow::Borrowed(&b"GET"[..])),
     };
     let target = asgi_target(scope)?;
@@ -56,7 +99,33 @@ pub(crate) fn check(
         Ok(head) => Verdict::of(policy, &head),
         Err(_) => Verdict::malformed_head(policy),
     };
-    Ok((!verdict.passes_unchanged(websocket)).then_some(verdict))
+    Ok(Some((
+        websocket,
+        (!verdict.passes_unchanged(websocket)).then_some(verdict),
+    )))
+}
+
+/// The bytes of an ASGI scope's `method`, a `str`: the common methods are recognised by
+/// comparison (reading a `str` under the stable ABI of Python 3.9 makes a `bytes` copy of it).
+fn method_of<'a>(method: &'a Bound<'_, PyAny>) -> PyResult<Option<Cow<'a, [u8]>>> {
+    let py = method.py();
+    if method.cast_exact::<PyString>().is_ok() {
+        let common = [
+            (intern!(py, "GET"), "GET"),
+            (intern!(py, "POST"), "POST"),
+            (intern!(py, "HEAD"), "HEAD"),
+            (intern!(py, "OPTIONS"), "OPTIONS"),
+            (intern!(py, "PUT"), "PUT"),
+            (intern!(py, "DELETE"), "DELETE"),
+            (intern!(py, "PATCH"), "PATCH"),
+        ];
+        for (text, name) in common {
+            if method.eq(text)? {
+                return Ok(Some(Cow::Borrowed(name.as_bytes())));
+            }
+        }
+    }
+    bytes_of(method, "method")
 }
 
 /// An ASGI scope's request target as sent: `raw_path` and the query; a server that gives no
@@ -91,22 +160,53 @@ fn asgi_target(scope: &Bound<'_, PyDict>) -> PyResult<Vec<u8>> {
 /// `Cross-Origin-Resource-Policy`, which the guard adds only where the app set none.
 const CORP: &[u8] = b"cross-origin-resource-policy";
 
+/// Whether an ASGI response header pair names `Cross-Origin-Resource-Policy`.
+fn names_corp(pair: &Bound<'_, PyAny>) -> bool {
+    let name = match pair.cast::<PyTuple>() {
+        Ok(tuple) => tuple.get_item(0),
+        Err(_) => pair.get_item(0),
+    };
+    name.is_ok_and(|name| {
+        name.cast::<PyBytes>()
+            .is_ok_and(|name| name.as_bytes().eq_ignore_ascii_case(CORP))
+    })
+}
+
+/// Most `(name, value)` pairs [`pair_of`] keeps: the guard adds a handful of distinct fields
+/// (`Vary` and `Cross-Origin-Resource-Policy` with the policies' values).
+const PAIRS_KEPT: usize = 8;
+
+/// The `(bytes, bytes)` pair for a field the guard adds, made once and shared: these are
+/// immutable Python objects, so every response may carry the same ones.
+fn pair_of<'py>(py: Python<'py>, name: &[u8], value: &[u8]) -> Bound<'py, PyTuple> {
+    /// `(name, value, the pair)`.
+    type Kept = Vec<(Vec<u8>, Vec<u8>, Py<PyTuple>)>;
+    static PAIRS: Mutex<Kept> = Mutex::new(Vec::new());
+    let make = || PyTuple::new(py, [PyBytes::new(py, name), PyBytes::new(py, value)]);
+    let Ok(mut pairs) = PAIRS.lock() else {
+        return make().unwrap_or_else(|_| PyTuple::empty(py));
+    };
+    if let Some((_, _, pair)) = pairs.iter().find(|(n, v, _)| n == name && v == value) {
+        return pair.bind(py).clone();
+    }
+    let pair = make().unwrap_or_else(|_| PyTuple::empty(py));
+    if pairs.len() < PAIRS_KEPT {
+        pairs.push((name.to_vec(), value.to_vec(), pair.clone().unbind()));
+    }
+    pair
+}
+
 /// `send`, adding an allowed request's fields (`Vary`; `Cross-Origin-Resource-Policy` unless the
 /// app set its own) to the response start. It returns `send`'s own awaitable, so the app's
 /// `await send(message)` runs no extra frame.
 #[pyclass(frozen, module = "crossguard._native")]
 pub(crate) struct AddingSend {
     send: Py<PyAny>,
-    verdict: Py<Verdict>,
+    added: HeaderMap,
 }
 
 #[pymethods]
 impl AddingSend {
-    #[new]
-    fn new(send: Py<PyAny>, verdict: Py<Verdict>) -> Self {
-        Self { send, verdict }
-    }
-
     fn __call__<'py>(&self, message: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let py = message.py();
         let send = self.send.bind(py);
@@ -120,27 +220,22 @@ impl AddingSend {
         if !is_start {
             return send.call1((message,));
         }
-        let headers = PyList::empty(py);
-        let mut has_corp = false;
-        if let Some(sent) = start.get_item(intern!(py, "headers"))? {
-            for pair in sent.try_iter()? {
-                let pair = pair?;
-                if let Ok(name) = pair.get_item(0) {
-                    has_corp |= name
-                        .cast::<PyBytes>()
-                        .is_ok_and(|name| name.as_bytes().eq_ignore_ascii_case(CORP));
-                }
-                headers.append(pair)?;
-            }
-        }
-        for (name, value) in self.verdict.get().added() {
+        let added = &self.added;
+        let headers = match start.get_item(intern!(py, "headers"))? {
+            // `list(sent)`: any iterable of pairs, as ASGI allows, copied in one call.
+            Some(sent) => py
+                .get_type::<PyList>()
+                .call1((sent,))?
+                .cast_into::<PyList>()?,
+            None => PyList::empty(py),
+        };
+        let has_corp = added.keys().any(|name| name.as_str().as_bytes() == CORP)
+            && headers.iter().any(|pair| names_corp(&pair));
+        for (name, value) in added {
             if has_corp && name.as_str().as_bytes() == CORP {
                 continue;
             }
-            headers.append((
-                PyBytes::new(py, name.as_str().as_bytes()),
-                PyBytes::new(py, value.as_bytes()),
-            ))?;
+            headers.append(pair_of(py, name.as_str().as_bytes(), value.as_bytes()))?;
         }
         let start = start.copy()?;
         start.set_item(intern!(py, "headers"), headers)?;

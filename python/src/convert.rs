@@ -109,6 +109,54 @@ fn with_pair<R>(
     ))
 }
 
+/// Whether `name` is a field name `http` takes: 1 to 65 535 `tchar`s (RFC 9110 §5.6.2), in any
+/// case, the rule `HeaderName::from_bytes` applies, checked without building the name (which,
+/// for a name outside `http`'s standard set, means allocating it).
+fn is_field_name(name: &[u8]) -> bool {
+    // Nearly every name is lower-case letters, digits and dashes, checked without an early exit
+    // (the compiler vectorises it) before the byte-by-byte table.
+    let plain = name.iter().fold(true, |plain, &b| {
+        plain & (b.is_ascii_lowercase() | b.is_ascii_digit() | (b == b'-'))
+    });
+    (1..=usize::from(u16::MAX)).contains(&name.len())
+        && (plain
+            || name
+                .iter()
+                .all(|&b| TCHAR.get(usize::from(b)).copied().unwrap_or(false)))
+}
+
+/// `TCHAR[b]`: whether the byte `b` is a `tchar` (RFC 9110 §5.6.2).
+static TCHAR: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        #[allow(clippy::cast_possible_truncation)] // b < 256
+        let byte = b as u8;
+        #[allow(clippy::indexing_slicing)] // b < 256, checked when the table is built
+        let slot = &mut table[b];
+        *slot = byte.is_ascii_alphanumeric()
+            || matches!(
+                byte,
+                b'!' | b'#'
+                    | b'$'
+                    | b'%'
+                    | b'&'
+                    | b'\''
+                    | b'*'
+                    | b'+'
+                    | b'-'
+                    | b'.'
+                    | b'^'
+                    | b'_'
+                    | b'`'
+                    | b'|'
+                    | b'~'
+            );
+        b += 1;
+    }
+    table
+};
+
 /// Whether `value` is a field value `http` takes: no control character but HTAB (obs-text is
 /// allowed), the rule `HeaderValue` applies, checked without copying the value.
 fn is_field_value(value: &[u8]) -> bool {
@@ -122,7 +170,7 @@ fn is_field_value(value: &[u8]) -> bool {
 pub(crate) enum Keep {
     /// Every field (the command's report shows the head as sent).
     All,
-    /// Only the fields the library reads ([`crossguard::Policy::reads_field`]): the verdict is
+    /// Only the fields the library reads ([`crossguard::Policy::read_field`]): the verdict is
     /// the same, for a fraction of the work. The others are still checked for syntax, so a head
     /// HTTP cannot carry is refused whichever field breaks it.
     Read,
@@ -162,25 +210,30 @@ impl Fields {
                 }
                 return Ok(());
             }
-            if self.keep == Keep::Read && !crossguard::Policy::reads_field(&name) {
-                if HeaderName::from_bytes(&name).is_err() {
-                    self.malformed = Some(Malformed::Name);
-                } else if !is_field_value(&value) {
-                    self.malformed = Some(Malformed::Value);
+            let name = match (crossguard::Policy::read_field(&name), self.keep) {
+                (Some(read), _) => read,
+                (None, Keep::Read) => {
+                    if !is_field_name(&name) {
+                        self.malformed = Some(Malformed::Name);
+                    } else if !is_field_value(&value) {
+                        self.malformed = Some(Malformed::Value);
+                    }
+                    return Ok(());
                 }
-                return Ok(());
-            }
+                (None, Keep::All) => match HeaderName::from_bytes(&name) {
+                    Ok(name) => name,
+                    Err(_) => {
+                        self.malformed = Some(Malformed::Name);
+                        return Ok(());
+                    }
+                },
+            };
             self.values.extend_from_slice(&value);
-            let value = self.values.split().freeze();
-            match (
-                HeaderName::from_bytes(&name),
-                HeaderValue::from_maybe_shared(value),
-            ) {
-                (Ok(name), Ok(value)) => {
+            match HeaderValue::from_maybe_shared(self.values.split().freeze()) {
+                Ok(value) => {
                     self.map.append(name, value);
                 }
-                (Err(_), _) => self.malformed = Some(Malformed::Name),
-                (_, Err(_)) => self.malformed = Some(Malformed::Value),
+                Err(_) => self.malformed = Some(Malformed::Value),
             }
             Ok(())
         })

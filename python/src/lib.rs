@@ -166,6 +166,17 @@ impl Policy {
         asgi::check(&self.policy, scope)
     }
 
+    /// What `crossguard.asgi.CrossGuard` does with a scope: `None` to run the app as it is
+    /// (also for scopes other than `http` and `websocket`), an `AddingSend` wrapping `send` to
+    /// run it with, or the `Verdict` (a refusal, or a handshake's subprotocol to name).
+    fn _guard_asgi<'py>(
+        &self,
+        scope: &Bound<'py, PyDict>,
+        send: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        asgi::guard(&self.policy, scope, send)
+    }
+
     /// Reads a raw HTTP/1.1 head as `crossguard check` does and returns exactly the object
     /// `crossguard check --json` prints; raises `ValueError` where the command exits 2.
     fn check_head<'py>(&self, py: Python<'py>, head: &[u8]) -> PyResult<Bound<'py, PyAny>> {

@@ -116,9 +116,14 @@ impl Verdict {
         self.answer.iter().chain(self.added.iter())
     }
 
+    /// Whether the request may reach the app.
+    pub(crate) fn allowed(&self) -> bool {
+        self.allowed
+    }
+
     /// The fields the guard adds to the app's own response.
-    pub(crate) fn added(&self) -> &HeaderMap {
-        &self.added
+    pub(crate) fn into_added(self) -> HeaderMap {
+        self.added
     }
 
     /// Whether the app may run as it is: allowed, and for a WebSocket scope (whose answer the

@@ -230,6 +230,37 @@ def test_heads_http_cannot_carry_are_refused(method, target, headers, version) -
     _malformed(Policy().check(method, target, headers, version))
 
 
+def _names_http_takes(name: bytes) -> bool:
+    """Whether the report path (which builds every name with the ``http`` crate) takes ``name``."""
+    try:
+        Policy().explain("GET", "/", [HOST, (name, b"v")])
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("byte", range(256))
+def test_a_field_no_check_reads_is_held_to_the_same_name_syntax(byte: int) -> None:
+    """``check`` and ``CrossGuard`` judge the syntax of a name no check reads without building
+    it: that judgement is the ``http`` crate's, byte for byte, whatever the case and length."""
+    names = [bytes([byte]), b"x-" + bytes([byte]) + b"-y", b"X-Custom" + bytes([byte])]
+    for name in names:
+        takes = _names_http_takes(name)
+        verdict = Policy().check("GET", "/", [HOST, (name, b"v")])
+        assert verdict.reason == (None if takes else "malformed_head"), name
+        scope = {"type": "http", "method": "GET", "raw_path": b"/", "headers": [HOST, (name, b"v")]}
+        judged = Policy()._check_asgi(scope)
+        assert (judged is None) == takes, name
+
+
+def test_a_field_names_length_is_held_to_the_http_crates_bounds() -> None:
+    for length, takes in [(0, False), (65_535, True), (65_536, False)]:
+        name = b"a" * length
+        assert _names_http_takes(name) is takes
+        verdict = Policy().check("GET", "/", [HOST, (name, b"v")])
+        assert verdict.reason == (None if takes else "malformed_head")
+
+
 def test_wrong_types_are_the_callers_bug() -> None:
     with pytest.raises(TypeError):
         Policy().check("GET", "/", [(b"host", 1)])

@@ -20,7 +20,9 @@ from typing import Any, Optional
 
 import pytest
 
+import crossguard
 from crossguard import Policy
+from crossguard._native import AddingSend
 
 ROWS_FILE = os.environ.get("CROSSGUARD_TABLE_ROWS")
 
@@ -220,6 +222,20 @@ def test_the_asgi_path_gives_the_rows_verdict(row: dict) -> None:
         "headers": _headers(row),
     }
     verdict = policy._check_asgi(scope)
+
+    async def send(message: dict) -> None:
+        raise AssertionError("nothing is sent while judging")
+
+    # What CrossGuard acts on: the same judgement, with an allowed request's fields to add
+    # carried by the ``send`` it wraps.
+    guarded = policy._guard_asgi(scope, send)
+    if verdict is None:
+        assert guarded is None
+    elif verdict.allowed:
+        assert type(guarded) is AddingSend
+    else:
+        assert type(guarded) is crossguard.Verdict
+        assert _got(guarded) == _got(verdict)
     if verdict is None:
         assert row["allowed"] is True
         checked = policy.check(row["method"], row["target"], _headers(row), row["version"])

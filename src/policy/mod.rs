@@ -25,7 +25,7 @@ mod origin;
 use std::fmt;
 use std::sync::Arc;
 
-use http::{HeaderMap, HeaderValue, Method, Request, Response, Uri, header, request};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, Uri, header, request};
 
 pub use builder::{PolicyBuilder, Preset};
 pub use explanation::Explanation;
@@ -302,28 +302,30 @@ impl Policy {
         decide::decide(&self.inner, head, &mut ())
     }
 
-    /// Whether [`Policy::check`] reads the request field `name` (compared in any case), under
-    /// any policy.
+    /// The field [`Policy::check`] reads under the name `name` (compared in any case), under
+    /// any policy; `None` for a field no check reads.
     ///
     /// A verdict depends only on the method, target, version, protocol and the lines of these
     /// fields (`Host`, `Origin`, `Sec-Fetch-Site`, `Sec-Fetch-Mode`, `Sec-Fetch-Dest`,
     /// `Upgrade`, `Connection` and the `Sec-WebSocket-*` request fields): an adapter that
     /// converts another framework's request into a [`RequestHead`] may leave every other field
-    /// out, and gets the same verdict for less work.
+    /// out, and gets the same verdict for less work. The name comes back as a [`HeaderName`],
+    /// so the adapter need not parse (nor, for the `Sec-Fetch-*` names, allocate) its own.
     ///
     /// ```
     /// use crossguard::Policy;
+    /// use http::header::ORIGIN;
     ///
-    /// assert!(Policy::reads_field(b"sec-fetch-site"));
-    /// assert!(Policy::reads_field(b"Origin"));
-    /// assert!(Policy::reads_field(b"sec-websocket-extensions"));
-    /// assert!(!Policy::reads_field(b"user-agent"));
-    /// assert!(!Policy::reads_field(b"sec-fetch-user"));
+    /// assert_eq!(Policy::read_field(b"Origin"), Some(ORIGIN));
+    /// assert_eq!(Policy::read_field(b"SEC-FETCH-SITE").unwrap(), "sec-fetch-site");
+    /// assert!(Policy::read_field(b"sec-websocket-extensions").is_some());
+    /// assert_eq!(Policy::read_field(b"user-agent"), None);
+    /// assert_eq!(Policy::read_field(b"sec-fetch-user"), None);
     /// ```
     #[must_use]
     #[inline]
-    pub fn reads_field(name: &[u8]) -> bool {
-        Fields::has(name) || HandshakeFields::has(name)
+    pub fn read_field(name: &[u8]) -> Option<HeaderName> {
+        Fields::name_of(name).or_else(|| HandshakeFields::name_of(name))
     }
 
     /// Decides a request as [`Policy::check`] does, and says what each check saw and how it

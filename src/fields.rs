@@ -18,6 +18,9 @@ pub(crate) const SEC_FETCH_MODE: HeaderName = HeaderName::from_static("sec-fetch
 /// `Sec-Fetch-Dest`.
 pub(crate) const SEC_FETCH_DEST: HeaderName = HeaderName::from_static("sec-fetch-dest");
 
+/// The longest name of a field any check reads (`Sec-WebSocket-Extensions`).
+pub(crate) const LONGEST_NAME: usize = 24;
+
 /// Above this many field lines, fields are looked up by name rather than found in one pass.
 const SCAN_LIMIT: usize = 32;
 
@@ -137,11 +140,10 @@ macro_rules! field_set {
                 $(self.$field = Lines::of(headers, &$name);)+
             }
 
-            /// The set's field named `name` (compared in any case), if any: compared with the
-            /// names as literals (`HeaderName::as_str` of a standard name is a lookup).
+            /// The set's field named `lower`, a name in lower case, if any.
             #[inline]
-            pub(crate) fn name_of(name: &[u8]) -> Option<HeaderName> {
-                $(if name.eq_ignore_ascii_case($text.as_bytes()) {
+            pub(crate) fn name_of(lower: &[u8]) -> Option<HeaderName> {
+                $(if lower == $text.as_bytes() {
                     return Some($name);
                 })+
                 None
@@ -196,17 +198,35 @@ impl<'a> Fields<'a> {
 mod tests {
     use super::*;
 
-    /// Each set's names are its fields' names, and `name_of` finds them in any case.
+    /// Each set's names are its fields' names, as `name_of` finds them.
     #[test]
     fn the_names_are_the_fields_names() {
         let texts = [Fields::texts(), HandshakeFields::texts()].concat();
         assert_eq!(texts.len(), 11);
         for (text, name) in &texts {
             assert_eq!(*text, name.as_str());
-            let upper = text.to_ascii_uppercase();
-            let found = Fields::name_of(upper.as_bytes())
-                .or_else(|| HandshakeFields::name_of(upper.as_bytes()));
+            let found = Fields::name_of(text.as_bytes())
+                .or_else(|| HandshakeFields::name_of(text.as_bytes()));
             assert_eq!(found.as_ref(), Some(name));
+            assert!(text.len() <= LONGEST_NAME);
+            // `Policy::read_field` finds each in any case, and nothing one byte off.
+            let upper = text.to_ascii_uppercase();
+            assert_eq!(
+                crate::Policy::read_field(upper.as_bytes()).as_ref(),
+                Some(name)
+            );
+            let mut mixed = text.as_bytes().to_vec();
+            mixed[0] = mixed[0].to_ascii_uppercase();
+            assert_eq!(crate::Policy::read_field(&mixed).as_ref(), Some(name));
+            assert_eq!(crate::Policy::read_field(&text.as_bytes()[1..]), None);
+            assert_eq!(
+                crate::Policy::read_field(format!("{text}s").as_bytes()),
+                None
+            );
+            assert_eq!(
+                crate::Policy::read_field(format!("{text}{}", "x".repeat(40)).as_bytes()),
+                None
+            );
         }
     }
 

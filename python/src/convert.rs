@@ -6,9 +6,10 @@
 //! more than [`MAX_FIELDS`] header fields are refused without reading them.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::fmt;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -56,8 +57,64 @@ pub(crate) struct Head {
     pub(crate) method: Method,
     pub(crate) uri: Uri,
     pub(crate) version: Version,
-    pub(crate) headers: HeaderMap,
+    buffers: Buffers,
     pub(crate) protocol: Option<String>,
+}
+
+/// The map and bytes a head's fields are read into. They go back to the thread when the head
+/// is dropped and the next head is read into them: once a thread has read a head, reading
+/// another allocates nothing for its fields.
+struct Buffers {
+    map: HeaderMap,
+    /// The values' bytes, one allocation shared by every value (not one each).
+    values: BytesMut,
+}
+
+/// Buffers larger than this many fields or bytes (a hostile head's) are not kept.
+const KEEP_FIELDS: usize = 64;
+const KEEP_BYTES: usize = 16 * 1024;
+
+thread_local! {
+    static KEPT: Cell<Option<Buffers>> = const { Cell::new(None) };
+}
+
+impl Buffers {
+    /// The thread's buffers, empty, or new ones.
+    fn take() -> Self {
+        let mut buffers = KEPT
+            .try_with(Cell::take)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Self {
+                map: HeaderMap::new(),
+                values: BytesMut::new(),
+            });
+        buffers.values.clear();
+        // Takes back the whole allocation once no value read into it is alive.
+        buffers.values.reserve(512);
+        buffers
+    }
+}
+
+impl Drop for Buffers {
+    fn drop(&mut self) {
+        if self.map.capacity() > KEEP_FIELDS || self.values.capacity() > KEEP_BYTES {
+            return;
+        }
+        // Nothing is kept while the thread is being torn down, nor over buffers kept already.
+        let _ = KEPT.try_with(|kept| {
+            let slot = kept.take();
+            if slot.is_none() {
+                self.map.clear();
+                kept.set(Some(Self {
+                    map: std::mem::take(&mut self.map),
+                    values: std::mem::take(&mut self.values),
+                }));
+            } else {
+                kept.set(slot);
+            }
+        });
+    }
 }
 
 /// The bytes of a `bytes` or `str` argument (`str` as UTF-8); `None` for a `str` that is not
@@ -113,16 +170,11 @@ fn with_pair<R>(
 /// case, the rule `HeaderName::from_bytes` applies, checked without building the name (which,
 /// for a name outside `http`'s standard set, means allocating it).
 fn is_field_name(name: &[u8]) -> bool {
-    // Nearly every name is lower-case letters, digits and dashes, checked without an early exit
-    // (the compiler vectorises it) before the byte-by-byte table.
-    let plain = name.iter().fold(true, |plain, &b| {
-        plain & (b.is_ascii_lowercase() | b.is_ascii_digit() | (b == b'-'))
-    });
+    // No early exit: one table load per byte, and no branch.
     (1..=usize::from(u16::MAX)).contains(&name.len())
-        && (plain
-            || name
-                .iter()
-                .all(|&b| TCHAR.get(usize::from(b)).copied().unwrap_or(false)))
+        && name.iter().fold(true, |ok, &b| {
+            ok & TCHAR.get(usize::from(b)).copied().unwrap_or(false)
+        })
 }
 
 /// `TCHAR[b]`: whether the byte `b` is a `tchar` (RFC 9110 §5.6.2).
@@ -179,9 +231,7 @@ pub(crate) enum Keep {
 /// The header fields being read.
 struct Fields {
     keep: Keep,
-    map: HeaderMap,
-    /// The values' bytes, one allocation shared by every value (not one each).
-    values: BytesMut,
+    buffers: Buffers,
     protocol: Option<String>,
     malformed: Option<Malformed>,
 }
@@ -228,10 +278,11 @@ impl Fields {
                     }
                 },
             };
-            self.values.extend_from_slice(&value);
-            match HeaderValue::from_maybe_shared(self.values.split().freeze()) {
+            let buffers = &mut self.buffers;
+            buffers.values.extend_from_slice(&value);
+            match HeaderValue::from_maybe_shared(buffers.values.split().freeze()) {
                 Ok(value) => {
-                    self.map.append(name, value);
+                    buffers.map.append(name, value);
                 }
                 Err(_) => self.malformed = Some(Malformed::Value),
             }
@@ -252,6 +303,11 @@ fn version_of(text: &str) -> Option<Version> {
 }
 
 impl Head {
+    /// The head's fields.
+    pub(crate) fn headers(&self) -> &HeaderMap {
+        &self.buffers.map
+    }
+
     /// Reads a head from Python values. The outer error is a wrong type (the caller's bug); the
     /// inner one a head HTTP cannot carry (the client's doing, refused by the caller).
     pub(crate) fn read(
@@ -284,14 +340,7 @@ impl Head {
         }
         let mut fields = Fields {
             keep,
-            map: HeaderMap::with_capacity(match keep {
-                Keep::All => len.unwrap_or(0),
-                Keep::Read => len.unwrap_or(0).min(8),
-            }),
-            values: BytesMut::with_capacity(match keep {
-                Keep::All => 2048,
-                Keep::Read => 512,
-            }),
+            buffers: Buffers::take(),
             protocol: protocol.map(str::to_owned),
             malformed: None,
         };
@@ -308,7 +357,7 @@ impl Head {
             }
         }
         let Fields {
-            map,
+            buffers,
             protocol,
             malformed,
             ..
@@ -319,7 +368,11 @@ impl Head {
         let Some(method) = method.and_then(|m| Method::from_bytes(&m).ok()) else {
             return Ok(Err(Malformed::Method));
         };
-        let Some(uri) = target.and_then(|t| Uri::try_from(t.as_ref()).ok()) else {
+        let uri = target.and_then(|target| match target {
+            Cow::Owned(target) => Uri::from_maybe_shared(Bytes::from(target)).ok(),
+            Cow::Borrowed(target) => Uri::try_from(target).ok(),
+        });
+        let Some(uri) = uri else {
             return Ok(Err(Malformed::Target));
         };
         let Some(version) = version_of(http_version) else {
@@ -329,7 +382,7 @@ impl Head {
             method,
             uri,
             version,
-            headers: map,
+            buffers,
             protocol,
         }))
     }
@@ -348,7 +401,7 @@ impl Head {
         if let Some(protocol) = &self.protocol {
             raw.extend_from_slice(format!(":protocol: {protocol}\r\n").as_bytes());
         }
-        for (name, value) in &self.headers {
+        for (name, value) in self.headers() {
             raw.extend_from_slice(name.as_str().as_bytes());
             raw.extend_from_slice(b": ");
             raw.extend_from_slice(value.as_bytes());

@@ -56,7 +56,7 @@ pub(crate) struct Verdict {
 impl Verdict {
     /// The library's verdict on `head` under `policy`.
     pub(crate) fn of(policy: &crossguard::Policy, head: &Head) -> Self {
-        let request = RequestHead::new(&head.method, &head.uri, head.version, &head.headers)
+        let request = RequestHead::new(&head.method, &head.uri, head.version, head.headers())
             .with_protocol(head.protocol.as_deref());
         let is_handshake = websocket::is_handshake(&request);
         match policy.check(&request) {

@@ -33,7 +33,7 @@ pub use host::HostAllowlist;
 pub use origin::{MAX_ORIGIN_LEN, Origin, OriginAllowlist};
 
 use crate::explain::Record;
-use crate::fields::{Fields, HandshakeFields};
+use crate::fields::{Fields, HandshakeFields, LONGEST_NAME};
 use crate::rejection::plain_rejection;
 use crate::websocket::{self, WebSocketConfig};
 use crate::{Rejection, RequestHead, Verdict};
@@ -325,7 +325,13 @@ impl Policy {
     #[must_use]
     #[inline]
     pub fn read_field(name: &[u8]) -> Option<HeaderName> {
-        Fields::name_of(name).or_else(|| HandshakeFields::name_of(name))
+        // Lower-cased once, on the stack, then compared byte for byte with each name.
+        let mut buffer = [0u8; LONGEST_NAME];
+        let lower = buffer.get_mut(..name.len())?;
+        for (lower, byte) in lower.iter_mut().zip(name) {
+            *lower = byte.to_ascii_lowercase();
+        }
+        Fields::name_of(lower).or_else(|| HandshakeFields::name_of(lower))
     }
 
     /// Decides a request as [`Policy::check`] does, and says what each check saw and how it

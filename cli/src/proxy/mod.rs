@@ -1,7 +1,7 @@
 //! `crossguard proxy`: the guard in front of any local app.
 //!
-//! A hyper server whose service is the crate's [`GuardLayer`] around a forwarding service
-//! ([`forward::Forward`]). The guard decides; this module only moves bytes and reports: one log
+//! A hyper server whose service is one tower chain: a refusal log, the crate's [`GuardLayer`],
+//! and the forwarding service ([`forward::Forward`]). The guard decides; this module only moves bytes and reports: one log
 //! line per refused request and per report-only finding (`--quiet` silences them), and the
 //! upstream's failures, always.
 
@@ -22,11 +22,14 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use clap::Args;
-use crossguard::layer::{DefaultRejection, Report};
-use crossguard::{Guard, GuardLayer, Rejection};
+use crossguard::layer::Report;
+use crossguard::{GuardLayer, Rejection};
 use http::{Request, Response};
 use hyper::body::Incoming;
-use tower_layer::Layer as _;
+use hyper_util::service::TowerToHyperService;
+use tower::ServiceBuilder;
+use tower_layer::Layer;
+use tower_service::Service;
 
 use crate::options::{PolicyArgs, PresetArg};
 use crate::serve::{self, ServeConfig};
@@ -188,36 +191,65 @@ pub(crate) fn serve_proxy(
         ));
         let layer = layer.clone();
         move |connection: serve::Connection| {
-            let forward = Forward::new(Arc::clone(&forwarder), connection.peer, connection.slot);
-            Proxied {
-                guard: layer.layer(forward),
-                quiet,
-            }
+            // The whole request path, outermost first.
+            let service = ServiceBuilder::new()
+                // A log line for each refusal (unless --quiet)...
+                .layer(LogRefusalsLayer { quiet })
+                // ...of the guard, which answers a refused request itself...
+                .layer(layer.clone())
+                // ...and passes the others to the upstream.
+                .service(Forward::new(
+                    Arc::clone(&forwarder),
+                    connection.peer,
+                    connection.slot,
+                ));
+            TowerToHyperService::new(service)
         }
     })
 }
 
-/// The guard around the forwarding service, with a log line for each refusal.
-#[derive(Clone)]
-struct Proxied {
-    guard: Guard<Forward, DefaultRejection>,
+/// Wraps a service in [`LogRefusals`].
+#[derive(Debug, Clone, Copy)]
+struct LogRefusalsLayer {
     quiet: bool,
 }
 
-impl hyper::service::Service<Request<Incoming>> for Proxied {
+impl<S> Layer<S> for LogRefusalsLayer {
+    type Service = LogRefusals<S>;
+
+    fn layer(&self, inner: S) -> LogRefusals<S> {
+        LogRefusals {
+            inner,
+            quiet: self.quiet,
+        }
+    }
+}
+
+/// The guard's service, with a log line for each refusal (the response carries the
+/// [`Rejection`]).
+#[derive(Debug, Clone)]
+struct LogRefusals<S> {
+    inner: S,
+    quiet: bool,
+}
+
+impl<S> Service<Request<Incoming>> for LogRefusals<S>
+where
+    S: Service<Request<Incoming>, Response = Response<ProxyBody>, Error = Infallible>,
+{
     type Response = Response<ProxyBody>;
     type Error = Infallible;
-    type Future = Logged<
-        <Guard<Forward, DefaultRejection> as tower_service::Service<Request<Incoming>>>::Future,
-    >;
+    type Future = Logged<S::Future>;
 
-    fn call(&self, request: Request<Incoming>) -> Self::Future {
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Incoming>) -> Self::Future {
         // The method and target are kept for the log line (a clone shares their bytes).
         let asked = (!self.quiet).then(|| (request.method().clone(), request.uri().clone()));
-        // `Forward` is always ready, and the guard only asks it: no `poll_ready` to wait on.
-        let mut guard = self.guard.clone();
         Logged {
-            future: tower_service::Service::call(&mut guard, request),
+            future: self.inner.call(request),
             asked,
         }
     }

@@ -91,6 +91,8 @@ impl Forward {
     }
 }
 
+/// The future of [`forward`], an `async fn`, whose type has no name a `Service` could give on
+/// stable Rust: the request path's one box (one allocation per request).
 type BoxFuture = Pin<Box<dyn Future<Output = Result<Response<ProxyBody>, Infallible>> + Send>>;
 
 impl Service<Request<Incoming>> for Forward {

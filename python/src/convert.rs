@@ -166,48 +166,19 @@ fn with_pair<R>(
     ))
 }
 
-/// Whether `name` is a field name `http` takes: 1 to 65 535 `tchar`s (RFC 9110 §5.6.2), in any
-/// case, the rule `HeaderName::from_bytes` applies, checked without building the name (which,
-/// for a name outside `http`'s standard set, means allocating it).
+/// Whether `name` is a field name `http` takes (1 to 65 535 `tchar`s, in any case), without
+/// building it (which, for a name outside `http`'s standard set, means allocating it): a name of
+/// lower-case letters, digits and dashes (nearly every name) is one; any other is left to
+/// `HeaderName::from_bytes`.
 fn is_field_name(name: &[u8]) -> bool {
-    // No early exit: one table load per byte, and no branch.
-    (1..=usize::from(u16::MAX)).contains(&name.len())
-        && name.iter().fold(true, |ok, &b| {
-            ok & TCHAR.get(usize::from(b)).copied().unwrap_or(false)
-        })
-}
-
-/// `TCHAR[b]`: whether the byte `b` is a `tchar` (RFC 9110 §5.6.2).
-static TCHAR: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        #[allow(clippy::cast_possible_truncation)] // b < 256
-        let byte = b as u8;
-        #[allow(clippy::indexing_slicing)] // b < 256, checked when the table is built
-        let slot = &mut table[b];
-        *slot = byte.is_ascii_alphanumeric()
-            || matches!(
-                byte,
-                b'!' | b'#'
-                    | b'$'
-                    | b'%'
-                    | b'&'
-                    | b'\''
-                    | b'*'
-                    | b'+'
-                    | b'-'
-                    | b'.'
-                    | b'^'
-                    | b'_'
-                    | b'`'
-                    | b'|'
-                    | b'~'
-            );
-        b += 1;
+    let plain = name.iter().fold(true, |plain, &b| {
+        plain & (b.is_ascii_lowercase() | b.is_ascii_digit() | (b == b'-'))
+    });
+    if plain && (1..=usize::from(u16::MAX)).contains(&name.len()) {
+        return true;
     }
-    table
-};
+    HeaderName::from_bytes(name).is_ok()
+}
 
 /// Whether `value` is a field value `http` takes: no control character but HTAB (obs-text is
 /// allowed), the rule `HeaderValue` applies, checked without copying the value.

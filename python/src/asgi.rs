@@ -178,22 +178,22 @@ const PAIRS_KEPT: usize = 8;
 
 /// The `(bytes, bytes)` pair for a field the guard adds, made once and shared: these are
 /// immutable Python objects, so every response may carry the same ones.
-fn pair_of<'py>(py: Python<'py>, name: &[u8], value: &[u8]) -> Bound<'py, PyTuple> {
+fn pair_of<'py>(py: Python<'py>, name: &[u8], value: &[u8]) -> PyResult<Bound<'py, PyTuple>> {
     /// `(name, value, the pair)`.
     type Kept = Vec<(Vec<u8>, Vec<u8>, Py<PyTuple>)>;
     static PAIRS: Mutex<Kept> = Mutex::new(Vec::new());
     let make = || PyTuple::new(py, [PyBytes::new(py, name), PyBytes::new(py, value)]);
     let Ok(mut pairs) = PAIRS.lock() else {
-        return make().unwrap_or_else(|_| PyTuple::empty(py));
+        return make();
     };
     if let Some((_, _, pair)) = pairs.iter().find(|(n, v, _)| n == name && v == value) {
-        return pair.bind(py).clone();
+        return Ok(pair.bind(py).clone());
     }
-    let pair = make().unwrap_or_else(|_| PyTuple::empty(py));
+    let pair = make()?;
     if pairs.len() < PAIRS_KEPT {
         pairs.push((name.to_vec(), value.to_vec(), pair.clone().unbind()));
     }
-    pair
+    Ok(pair)
 }
 
 /// `send`, adding an allowed request's fields (`Vary`; `Cross-Origin-Resource-Policy` unless the
@@ -235,7 +235,7 @@ impl AddingSend {
             if has_corp && name.as_str().as_bytes() == CORP {
                 continue;
             }
-            headers.append(pair_of(py, name.as_str().as_bytes(), value.as_bytes()))?;
+            headers.append(pair_of(py, name.as_str().as_bytes(), value.as_bytes())?)?;
         }
         let start = start.copy()?;
         start.set_item(intern!(py, "headers"), headers)?;
